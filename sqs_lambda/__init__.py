@@ -1,0 +1,55 @@
+"""sqs-lambda: run SQS jobs on AWS Lambda.
+
+``Router`` consumes (inside Lambda), ``Producer`` enqueues, ``Retry``/``Reject`` and :mod:`backoff`
+steer the failure policy. Importing this package never imports boto3: AWS clients load lazily, on the
+paths that need them (backoff, DLQ, producer).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import backoff
+from .context import context, current_context
+from .errors import (
+    DecodeError,
+    EncodeError,
+    JobArgumentError,
+    MessageError,
+    MessageTooLargeError,
+    Reject,
+    Retry,
+    SendError,
+    UnknownJobError,
+)
+from .router import Router
+
+if TYPE_CHECKING:
+    from .producer import Producer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DecodeError",
+    "EncodeError",
+    "JobArgumentError",
+    "MessageError",
+    "MessageTooLargeError",
+    "Producer",
+    "Reject",
+    "Retry",
+    "Router",
+    "SendError",
+    "UnknownJobError",
+    "backoff",
+    "context",
+    "current_context",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Producer":  # the producer module is light too, but only producers need it
+        from .producer import Producer
+
+        return Producer
+    raise AttributeError(f"module 'sqs_lambda' has no attribute {name!r}")

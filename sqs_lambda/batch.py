@@ -1,0 +1,312 @@
+"""The Lambda entry: an SQS batch through Powertools' batch processor, with our failure policy.
+
+:func:`handle_event` is what ``router.lambda_handler`` runs. Its contract, by Lambda's rules:
+
+- It returns ``{"batchItemFailures": [{"itemIdentifier": id}, ...]}`` naming only ids from the batch,
+  each at most once and never empty. Every record failing returns every id (the default) or raises
+  ``BatchProcessingError`` with ``Router(raise_on_entire_batch_failure=True)``.
+- FIFO (source ARN ending ``.fifo``): after the first failure, the failed record and every later record
+  are reported (or, with ``fifo_skip_group_on_error``, only the later records of the same group).
+- Before starting each record, if the Lambda's remaining time is below ``time_margin_ms``, it stops and
+  reports the records not started; they get no backoff.
+- Failures are decided by :mod:`sqs_lambda.policy` and carried out through :mod:`sqs_lambda.aws`:
+  backoff via one ChangeMessageVisibilityBatch per 10 records, poison messages copied to the DLQ and
+  then acknowledged. If the copy fails the record is reported failed instead: nothing is lost.
+- An event without ``Records`` is a direct invocation: it goes to the raw routes (EventBridge events).
+  ``Records: []`` and malformed events never raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from . import envelope as wire
+from . import observe
+from . import records as rec
+from .context import current_context, running_with
+from .errors import MessageError, NoRouteError
+from .policy import DONE, Fate, JobPolicy, Verdict, decide, failure_reason, skipped
+
+if TYPE_CHECKING:
+    from .router import Call, Router
+
+MAX_HOP_DELAY = 900
+
+
+class JobBatchProcessor(BasePartialBatchProcessor):
+    """Powertools' partial batch processor, specialised for routed jobs, FIFO and the time cut-off."""
+
+    def __init__(self, router: Router, *, fifo: bool, context: Any = None) -> None:
+        super().__init__(EventType.SQS, raise_on_entire_batch_failure=router.raise_on_entire_batch_failure)
+        self.router = router
+        self.fifo = fifo
+        self.context = context
+        self.fates: list[Fate] = []
+        self.metrics = observe.BatchMetrics()
+        self._remaining = getattr(context, "get_remaining_time_in_millis", None)
+
+    # -- Powertools hooks ---------------------------------------------------------------------------
+
+    def process(self) -> list[tuple[str, Any, Any]]:
+        records: Sequence[Any] = self.records
+        self.fates = fates = [DONE] * len(records)
+        pending_async: list[tuple[int, Call]] = []
+        blocked_groups: set[str | None] = set()
+        stop_reason = ""
+        for index, record in enumerate(records):
+            if stop_reason:
+                fates[index] = skipped(stop_reason)
+                continue
+            if self.fifo and blocked_groups:
+                group = rec.group_id(record) if isinstance(record, dict) else None
+                if not self.router.fifo_skip_group_on_error or group in blocked_groups:
+                    fates[index] = skipped("an earlier message of its FIFO group failed")
+                    continue
+            if self._out_of_time():
+                stop_reason = "Lambda time is running out (time cut-off)"
+                fates[index] = skipped(stop_reason)
+                continue
+            call_or_fate = self._prepare_record(record)
+            if isinstance(call_or_fate, Fate):
+                fate = call_or_fate
+            elif call_or_fate.is_async and not self.fifo:
+                pending_async.append((index, call_or_fate))
+                continue
+            else:
+                fate = self._run(record, call_or_fate)
+            fates[index] = fate
+            if self.fifo and fate.reported_failed:
+                blocked_groups.add(rec.group_id(record))
+        if pending_async:
+            self._run_concurrently(pending_async)
+        self._apply_backoff()
+        self.metrics.flush()
+        return [self._bookkeep(record, fate) for record, fate in zip(records, fates, strict=True)]
+
+    def _process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
+        """Process one record on its own (Powertools' per-record hook)."""
+        call_or_fate = self._prepare_record(record)
+        fate = call_or_fate if isinstance(call_or_fate, Fate) else self._run(record, call_or_fate)
+        return self._bookkeep(record, fate)
+
+    async def _async_process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
+        return self._process_record(record)
+
+    def _clean(self) -> None:
+        seen: set[str] = set()
+        failures: list[dict[str, str]] = []
+        for record, fate in zip(self.records, self.fates, strict=True):
+            if fate.reported_failed:
+                message_id = rec.message_id(record)
+                if message_id is None:
+                    observe.log_loudly("a failed record has no messageId and cannot be reported")
+                elif message_id not in seen:
+                    seen.add(message_id)
+                    failures.append({"itemIdentifier": message_id})
+        if failures and len(failures) == len(self.records) and self.raise_on_entire_batch_failure:
+            raise BatchProcessingError(msg=f"All {len(failures)} records failed processing.",
+                                       child_exceptions=self.exceptions)
+        self.batch_response = {"batchItemFailures": failures}
+
+    # -- one record ---------------------------------------------------------------------------------
+
+    def _bookkeep(self, record: Any, fate: Fate) -> tuple[str, Any, Any]:
+        if fate.reported_failed:
+            error = fate.error
+            self.exceptions.append((type(error), error, error.__traceback__) if error else (None, None, None))
+            self.fail_messages.append(record)
+            return ("fail", fate, record)
+        self.success_messages.append(record)
+        return ("success", fate, record)
+
+    def _out_of_time(self) -> bool:
+        if self._remaining is None:
+            return False
+        try:
+            return bool(self._remaining() < self.router.time_margin_ms)
+        except Exception:  # a context without a working clock never stops the batch
+            return False
+
+    def _prepare_record(self, record: Any) -> Call | Fate:
+        """Decode and route; a record that cannot be called gets its fate here."""
+        message_id = rec.message_id(record)
+        if not isinstance(record, dict):
+            return self._failed(record, None, NoRouteError("the record is not an object"), 1)
+        try:
+            call = self.router.prepare(record, message_id)
+        except MessageError as error:
+            return self._failed(record, None, error, rec.receive_count(record))
+        except Exception as error:  # a decoder bug must not escape: the record stays in the queue
+            return self._failed(record, None, error, rec.receive_count(record))
+        envelope = call.envelope
+        if envelope is not None and envelope.not_before is not None:
+            early = self._defer_if_early(record, call, envelope)
+            if early is not None:
+                return early
+        return call
+
+    def _run(self, record: dict[str, Any], call: Call) -> Fate:
+        started = time.perf_counter() if self.metrics.enabled else 0.0
+        try:
+            if call.context or current_context():
+                with running_with(call.context):
+                    result = call.target(*call.args, **call.kwargs)
+                    if call.is_async:
+                        result = asyncio.run(result)
+            else:
+                result = call.target(*call.args, **call.kwargs)
+        except Exception as error:
+            return self._failed(record, call, error, rec.receive_count(record))
+        if started:
+            self.metrics.duration(call.name, (time.perf_counter() - started) * 1000)
+        self.metrics.count(call.name, "processed")
+        return DONE
+
+    def _run_concurrently(self, pending: list[tuple[int, Call]]) -> None:
+        """Run ``async def`` jobs of a standard-queue batch, at most ``max_concurrency`` at once."""
+        semaphore_holder: list[asyncio.Semaphore] = []
+
+        async def run_one(index: int, call: Call) -> None:
+            async with semaphore_holder[0]:
+                if self._out_of_time():
+                    self.fates[index] = skipped("Lambda time is running out (time cut-off)")
+                    return
+                try:
+                    with running_with(call.context):
+                        await call.target(*call.args, **call.kwargs)
+                except Exception as error:
+                    self.fates[index] = self._failed(self.records[index], call, error,
+                                                     rec.receive_count(self.records[index]))
+                    return
+                self.metrics.count(call.name, "processed")
+
+        async def run_all() -> None:
+            semaphore_holder.append(asyncio.Semaphore(self.router.max_concurrency))
+            await asyncio.gather(*(run_one(index, call) for index, call in pending))
+
+        asyncio.run(run_all())
+
+    def _failed(self, record: Any, call: Call | None, error: BaseException, attempt: int) -> Fate:
+        policy: JobPolicy = call.policy if call is not None and call.policy else self.router.default_policy
+        decided = decide(error, attempt, policy)
+        job = call.name if call is not None else getattr(error, "job", None)
+        fate = decided
+        if decided.verdict is Verdict.DEAD_LETTER:
+            fate = self._dead_letter(record, decided, job, attempt)
+        logged = decided if fate.verdict is Verdict.DONE else fate
+        self.metrics.count(job or "-", "dead_lettered" if fate.verdict is Verdict.DONE else "failed")
+        observe.log_outcome(logged, job=job, message_id=rec.message_id(record), attempt=attempt,
+                            context=call.context if call else None, arguments=call.kwargs if call else None)
+        return fate
+
+    # -- carrying out fates -------------------------------------------------------------------------
+
+    def _dead_letter(self, record: Any, fate: Fate, job: str | None, attempt: int) -> Fate:
+        """Copy the record to its queue's DLQ with the reason, then let Lambda delete it.
+
+        Any problem (no DLQ, no permission, a failed send) keeps the record in its queue instead.
+        """
+        if not isinstance(record, dict) or not record.get("receiptHandle") or record.get("body") is None:
+            return Fate(Verdict.RETRY, fate.error, reason="cannot copy a malformed record to a DLQ")
+        arn = rec.source_arn(record)
+        try:
+            transport = self.router.transport
+            source = transport.queue_info(arn=arn)
+            if not source.dlq_arn:
+                observe.log_loudly("no DLQ is configured: the poison message stays in its queue",
+                                   queue=arn, message_id=rec.message_id(record), job=job)
+                return Fate(Verdict.RETRY, fate.error, reason="no DLQ configured; left in the queue")
+            dlq = transport.queue_info(arn=source.dlq_arn)
+            reason = failure_reason(fate.error, attempts=attempt, source_queue=source.name, job=job,
+                                    why=fate.reason)
+            attributes = wire.with_failure_attributes(rec.send_attributes(record), reason)
+            group = rec.group_id(record) if dlq.fifo else None
+            dedup = f"dlq-{rec.message_id(record)}-{attempt}" if dlq.fifo else None
+            transport.send(dlq.url, record["body"], attributes, group_id=group or ("default" if dlq.fifo else None),
+                     dedup_id=dedup)
+        except Exception as error:
+            observe.log_loudly("could not copy the poison message to the DLQ; it stays in its queue",
+                               queue=arn, message_id=rec.message_id(record), job=job,
+                               error_type=type(error).__name__, error_message=str(error)[:500])
+            return Fate(Verdict.RETRY, fate.error, reason="DLQ send failed; left in the queue")
+        return Fate(Verdict.DONE, fate.error, reason=fate.reason)
+
+    def _defer_if_early(self, record: dict[str, Any], call: Call, envelope: wire.Envelope) -> Fate | None:
+        """A long delay (> 900 s) not yet due: re-send it for the next hop and acknowledge this copy."""
+        not_before = envelope.not_before_time()
+        now = _dt.datetime.now(_dt.UTC)
+        if not_before is None or not_before <= now:
+            return None
+        remaining = max(1, int((not_before - now).total_seconds() + 0.999))
+        if self.fifo:  # FIFO has no per-message delay: hold the message (and, by SQS's rule, its group)
+            return Fate(Verdict.RETRY, visibility=min(remaining, 43_200), reason="not due yet")
+        try:
+            transport = self.router.transport
+            source = transport.queue_info(arn=rec.source_arn(record))
+            transport.send(source.url, wire.rehop(envelope), rec.send_attributes(record),
+                     delay=min(remaining, MAX_HOP_DELAY))
+        except Exception as error:
+            observe.log_loudly("could not re-send a delayed job for its next hop; it stays in the queue",
+                               message_id=rec.message_id(record), job=call.name, error_message=str(error)[:500])
+            return Fate(Verdict.RETRY, reason="delay hop failed")
+        return Fate(Verdict.DONE, reason=f"deferred {remaining}s (hop {envelope.hops + 1})")
+
+    def _apply_backoff(self) -> None:
+        """One ChangeMessageVisibilityBatch per 10 retried records, per source queue."""
+        by_queue: dict[str, list[tuple[str, int]]] = {}
+        for record, fate in zip(self.records, self.fates, strict=True):
+            if fate.verdict is Verdict.RETRY and fate.visibility is not None and isinstance(record, dict):
+                receipt = record.get("receiptHandle")
+                if receipt:
+                    by_queue.setdefault(rec.source_arn(record), []).append((receipt, fate.visibility))
+        for arn, changes in by_queue.items():
+            try:
+                transport = self.router.transport
+                failed = transport.change_visibility(transport.queue_info(arn=arn).url, changes)
+            except Exception as error:
+                observe.log_loudly("could not set the backoff; the messages return after the queue's "
+                                   "visibility timeout", queue=arn, error_message=str(error)[:500])
+                continue
+            if failed:
+                observe.log_loudly("some backoff changes failed", queue=arn, failed=failed)
+
+
+def handle_event(router: Router, event: Any, context: Any = None) -> dict[str, Any]:
+    """Handle one Lambda invocation (see the module docstring)."""
+    if not isinstance(event, dict):
+        observe.log_loudly("the event is not an object; nothing to process", event_type=type(event).__name__)
+        return {"batchItemFailures": []}
+    records = event.get("Records")
+    if records is None:
+        return _handle_direct(router, event)
+    if not isinstance(records, list) or not records:
+        return {"batchItemFailures": []}
+    first = next((r for r in records if isinstance(r, dict)), {})
+    processor = JobBatchProcessor(router, fifo=rec.is_fifo_arn(rec.source_arn(first)), context=context)
+    with processor(records, handler=router.prepare):
+        processor.process()
+    return processor.response()  # type: ignore[return-value]
+
+
+def _handle_direct(router: Router, event: dict[str, Any]) -> dict[str, Any]:
+    """A direct invocation (e.g. an EventBridge rule targeting the function): run the matching raw route.
+
+    A matching handler's exception propagates, so Lambda's async retries apply. No match is logged.
+    """
+    try:
+        call = router.raw_call(wire.RawBody(event), None)
+    except NoRouteError as error:
+        observe.log_loudly("a direct invocation matched no raw route", reason=error.reason,
+                           keys=sorted(str(k) for k in event)[:20])
+        return {"batchItemFailures": []}
+    result = call.target(*call.args)
+    if call.is_async:
+        asyncio.run(result)
+    return {"batchItemFailures": []}

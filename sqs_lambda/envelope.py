@@ -1,0 +1,294 @@
+"""The wire format: the one module that turns jobs into SQS bodies and bodies back into jobs.
+
+An envelope is a JSON object (documented in the README, "Wire format")::
+
+    {"sqs_lambda": 1, "id": "<hex uuid>", "job": "process_file", "kwargs": {"file_id": "42"},
+     "sent_at": "2026-11-23T10:00:00.000000Z", "context": {"request_id": "abc"},
+     "not_before": "2026-11-23T12:00:00Z", "hops": 0}
+
+``sqs_lambda`` is the envelope version and the marker that tells an envelope from foreign JSON; only
+``sqs_lambda`` and ``job`` are required. The job name is also sent as the ``job`` message attribute so
+that consoles and FilterCriteria can see it.
+
+Contract:
+- :func:`encode` accepts JSON types plus datetime/date (ISO 8601), Decimal, UUID, Enum, dataclasses and
+  pydantic models; anything else raises :class:`EncodeError` naming the argument. Never pickle.
+- :func:`decode` returns an :class:`Envelope`, or a :class:`RawBody` for foreign JSON (raw routes), and
+  raises :class:`DecodeError` for a body that is not JSON, an envelope without a job name, or a version
+  newer than :data:`VERSION`.
+- :func:`decode_arguments` validates an envelope's kwargs against a job's schema while decoding them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from .errors import DecodeError, EncodeError, JobArgumentError, UnsupportedVersionError
+
+VERSION = 1
+MARKER = "sqs_lambda"
+JOB_ATTRIBUTE = "job"
+MAX_ATTRIBUTES = 10
+_EMPTY_KWARGS = msgspec.Raw(b"{}")
+
+
+class Envelope(msgspec.Struct, kw_only=True):
+    """A decoded envelope. ``kwargs`` stays raw JSON until the job's schema decodes it."""
+
+    sqs_lambda: int
+    job: str = ""
+    id: str = ""
+    kwargs: msgspec.Raw = _EMPTY_KWARGS
+    sent_at: str | None = None
+    context: dict[str, Any] | None = None
+    not_before: str | None = None
+    hops: int = 0
+    sig: str | None = None
+
+    def not_before_time(self) -> _dt.datetime | None:
+        """The not-before time as an aware datetime, or None (see the long-delay hops)."""
+        return parse_time(self.not_before) if self.not_before else None
+
+
+class RawBody(msgspec.Struct):
+    """A body that is not an envelope: ``value`` is the parsed JSON, or the text when ``is_json`` is false."""
+
+    value: Any
+    is_json: bool = True
+
+
+_envelope_decoder = msgspec.json.Decoder(Envelope)
+_any_decoder = msgspec.json.Decoder()
+
+
+def _enc_hook(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)  # pydantic v2 models, without importing pydantic
+    if callable(dump):
+        return dump(mode="json")
+    raise NotImplementedError(f"cannot encode {type(value).__module__}.{type(value).__qualname__}")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="string")
+
+
+def new_envelope_id() -> str:
+    return uuid.uuid4().hex
+
+
+def format_time(moment: _dt.datetime) -> str:
+    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> _dt.datetime:
+    moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=_dt.UTC)
+
+
+def encode_value(value: Any, *, what: str = "value") -> bytes:
+    """Encode one JSON value with the envelope's rules, naming ``what`` when it cannot be encoded."""
+    try:
+        return _encoder.encode(value)
+    except (NotImplementedError, TypeError, OverflowError) as error:
+        raise EncodeError(f"{what}: {error}. Pass JSON types, datetime, Decimal, UUID, Enum, "
+                          "dataclasses or pydantic models", argument=what) from None
+
+
+def encode_kwargs(job: str, kwargs: Mapping[str, Any]) -> msgspec.Raw:
+    """Encode a job's keyword arguments, naming the first argument that cannot be encoded."""
+    try:
+        return msgspec.Raw(_encoder.encode(kwargs))
+    except (NotImplementedError, TypeError, OverflowError):
+        for name, value in kwargs.items():
+            if not isinstance(name, str):
+                raise EncodeError(f"job {job!r}: argument names must be strings, got {name!r}") from None
+            encode_value(value, what=f"job {job!r}, argument {name!r}")
+        raise
+
+
+def encode(
+    job: str,
+    kwargs: Mapping[str, Any] | msgspec.Raw,
+    *,
+    envelope_id: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    not_before: _dt.datetime | str | None = None,
+    hops: int = 0,
+    sent_at: _dt.datetime | str | None = None,
+    sign: Any = None,
+) -> tuple[str, str]:
+    """Return ``(body, envelope_id)`` for one job. ``sign`` maps the unsigned body bytes to a signature."""
+    raw_kwargs = kwargs if isinstance(kwargs, msgspec.Raw) else encode_kwargs(job, kwargs)
+    envelope_id = envelope_id or new_envelope_id()
+    now = sent_at if sent_at is not None else _dt.datetime.now(_dt.UTC)
+    fields: dict[str, Any] = {
+        MARKER: VERSION,
+        "id": envelope_id,
+        "job": job,
+        "kwargs": raw_kwargs,
+        "sent_at": now if isinstance(now, str) else format_time(now),
+    }
+    if context:
+        fields["context"] = dict(context)
+    if not_before is not None:
+        fields["not_before"] = not_before if isinstance(not_before, str) else format_time(not_before)
+    if hops:
+        fields["hops"] = hops
+    try:
+        body = _encoder.encode(fields)
+    except (NotImplementedError, TypeError) as error:
+        raise EncodeError(f"job {job!r}: context cannot be encoded: {error}", argument="context") from None
+    if sign is not None:
+        fields["sig"] = sign(body)
+        body = _encoder.encode(fields)
+    return body.decode(), envelope_id
+
+
+def rehop(envelope: Envelope) -> str:
+    """The same envelope (same id, same kwargs) with one more hop, for long delays."""
+    body, _ = encode(
+        envelope.job, envelope.kwargs, envelope_id=envelope.id, context=envelope.context,
+        not_before=envelope.not_before, hops=envelope.hops + 1, sent_at=envelope.sent_at,
+    )
+    return body
+
+
+def unsigned_body(envelope: Envelope) -> bytes:
+    """The bytes a signature covers: the envelope re-encoded without ``sig`` (see :mod:`signing`)."""
+    fields = {f: getattr(envelope, f) for f in envelope.__struct_fields__ if f != "sig"}
+    fields = {k: v for k, v in fields.items() if v is not None and not (k == "hops" and v == 0)}
+    return _encoder.encode(fields)
+
+
+def decode(body: str | bytes | None, *, message_id: str | None = None) -> Envelope | RawBody:
+    """Decode a message body. See the module docstring for what is rejected."""
+    if body is None:
+        raise DecodeError("the record has no body", message_id=message_id)
+    try:
+        envelope = _envelope_decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _decode_slow(body, message_id)
+    if envelope.sqs_lambda > VERSION:
+        raise UnsupportedVersionError(
+            f"envelope version {envelope.sqs_lambda} is newer than this sqs-lambda understands ({VERSION})",
+            message_id=message_id)
+    if not envelope.job:
+        raise DecodeError("the envelope has no job name", message_id=message_id)
+    return envelope
+
+
+def _decode_slow(body: str | bytes, message_id: str | None) -> Envelope | RawBody:
+    try:
+        value = _any_decoder.decode(body)
+    except msgspec.DecodeError:
+        text = body if isinstance(body, str) else body.decode("utf-8", "replace")
+        return RawBody(text, is_json=False)
+    if not (isinstance(value, dict) and MARKER in value):
+        return RawBody(value)
+    version = value.get(MARKER)
+    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+        raise UnsupportedVersionError(
+            f"envelope version {version} is newer than this sqs-lambda understands ({VERSION})",
+            message_id=message_id)
+    if not value.get("job"):
+        raise DecodeError("the envelope has no job name", message_id=message_id)
+    try:
+        return msgspec.convert(value, Envelope)
+    except msgspec.ValidationError as error:
+        raise DecodeError(f"malformed envelope: {error}", message_id=message_id) from None
+
+
+def decode_arguments(envelope: Envelope, decoder: msgspec.json.Decoder[Any], *,
+                     message_id: str | None = None) -> Any:
+    """Decode and validate the envelope's kwargs with a job's schema decoder."""
+    try:
+        return decoder.decode(envelope.kwargs)
+    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+        raise JobArgumentError(f"invalid arguments: {error}", message_id=message_id,
+                               job=envelope.job) from None
+
+
+def convert_arguments(job: str, kwargs: Mapping[str, Any], decoder: msgspec.json.Decoder[Any]) -> Any:
+    """Validate in-process kwargs (``.run()`` and producer-side checks) exactly as a consumer would."""
+    try:
+        return decoder.decode(encode_kwargs(job, kwargs))
+    except msgspec.ValidationError as error:
+        raise JobArgumentError(f"invalid arguments: {error}", job=job) from None
+
+
+def decode_hook(kind: type, value: Any) -> Any:
+    """Builds the types msgspec does not know natively (pydantic models)."""
+    validate = getattr(kind, "model_validate", None)
+    if callable(validate):
+        try:
+            return validate(value)
+        except ValueError as error:  # pydantic's ValidationError is a ValueError
+            raise msgspec.ValidationError(str(error).replace("\n", " ")) from None
+    raise NotImplementedError(f"unsupported type {kind!r}")
+
+
+def job_attributes(job: str) -> dict[str, dict[str, str]]:
+    """The message attributes that go with an envelope (SendMessage shape)."""
+    return {JOB_ATTRIBUTE: {"DataType": "String", "StringValue": job}}
+
+
+def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]] | None = None) -> int:
+    """The size SQS counts: the body plus every attribute's name, type and value, in bytes."""
+    size = len(body.encode())
+    for name, attribute in (attributes or {}).items():
+        value = attribute.get("StringValue", attribute.get("BinaryValue", b""))
+        size += len(name.encode()) + len(str(attribute.get("DataType", "")).encode())
+        size += len(value) if isinstance(value, bytes) else len(str(value).encode())
+    return size
+
+
+def dumps(value: Any) -> str:
+    """Encode any JSON value (raw bodies, attribute payloads) with the envelope's rules."""
+    return encode_value(value).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text. The one parser everything else in the package uses."""
+    return _any_decoder.decode(text)
+
+
+FAILURE_PREFIX = "failure."
+
+
+def with_failure_attributes(attributes: Mapping[str, Mapping[str, Any]],
+                            reason: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The original attributes plus the failure reason (``failure.*``), within SQS's 10-attribute limit.
+
+    Attributes from an earlier failure are replaced. When there is no room for one attribute per
+    field, the reason is folded into a single ``failure`` attribute holding JSON.
+    """
+    kept = {name: dict(value) for name, value in attributes.items()
+            if not (name == "failure" or name.startswith(FAILURE_PREFIX))}
+    if len(kept) + len(reason) <= MAX_ATTRIBUTES:
+        for name, value in reason.items():
+            kept[FAILURE_PREFIX + name] = {"DataType": "String", "StringValue": value}
+    elif len(kept) < MAX_ATTRIBUTES:
+        kept["failure"] = {"DataType": "String", "StringValue": dumps(dict(reason))}
+    return kept
+
+
+def read_failure(attributes: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The failure reason a DLQ copy carries, from attributes in SendMessage/ReceiveMessage shape."""
+    def text(value: Mapping[str, Any]) -> str:
+        return str(value.get("StringValue", value.get("stringValue", "")))
+
+    if "failure" in attributes:
+        folded = loads(text(attributes["failure"]))
+        return {str(k): str(v) for k, v in folded.items()} if isinstance(folded, dict) else {}
+    return {name[len(FAILURE_PREFIX):]: text(value) for name, value in attributes.items()
+            if name.startswith(FAILURE_PREFIX)}
+
+
+def strip_failure(attributes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The attributes without the failure reason (what a redrive sends back)."""
+    return {name: dict(value) for name, value in attributes.items()
+            if not (name == "failure" or name.startswith(FAILURE_PREFIX))}

@@ -1,0 +1,269 @@
+"""Emulation of Lambda's SQS trigger (event source mapping) against any SQS endpoint.
+
+:class:`Trigger` polls a queue like Lambda's pollers do and invokes a handler with a Lambda-shaped
+event, then applies the response by Lambda's rules (:func:`judge_response`):
+
+- no response, ``{}``, or an empty/null ``batchItemFailures``: every record succeeded;
+- a list of ``{"itemIdentifier": id}`` with ids from the batch: those failed, the rest succeeded;
+- anything else (not an object, a non-list, an empty/null id, an id not in the batch), an exception,
+  or running past the function's timeout: the whole batch failed.
+
+Successes are deleted; failures are left in flight until their visibility timeout (or the backoff the
+function set). Records that do not match ``FilterCriteria`` are deleted without invoking, as AWS does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import envelope as wire
+from ..records import lambda_record
+from ..testing.events import LambdaContext
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class Verdict:
+    """How Lambda would read a response: which ids to delete, and why a batch failed whole."""
+
+    succeeded: list[str]
+    failed: list[str]
+    whole_batch_failed: bool = False
+    problem: str = ""
+
+
+def judge_response(response: Any, batch_ids: Sequence[str]) -> Verdict:
+    """Apply Lambda's partial-batch-response rules to ``response`` for a batch of ``batch_ids``."""
+    ids = list(batch_ids)
+    if response is None:
+        return Verdict(ids, [])
+    if not isinstance(response, dict):
+        return Verdict([], ids, True, f"the response is a {type(response).__name__}, not an object")
+    try:
+        wire.dumps(response)
+    except Exception:
+        return Verdict([], ids, True, "the response is not JSON-serialisable")
+    if "batchItemFailures" not in response:
+        problem = ""
+        if "statusCode" in response:
+            problem = "the response looks like an HTTP response ({statusCode, body}): Lambda ignores it " \
+                      "and deletes every record"
+        return Verdict(ids, [], False, problem)
+    failures = response["batchItemFailures"]
+    if failures is None or failures == []:
+        return Verdict(ids, [])
+    if not isinstance(failures, list):
+        return Verdict([], ids, True, "batchItemFailures is not a list")
+    failed: list[str] = []
+    known = set(ids)
+    for item in failures:
+        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(identifier, str) or not identifier:
+            return Verdict([], ids, True, f"invalid batchItemFailures entry {item!r}")
+        if identifier not in known:
+            return Verdict([], ids, True, f"itemIdentifier {identifier!r} is not in the batch")
+        failed.append(identifier)
+    failed_set = set(failed)
+    return Verdict([i for i in ids if i not in failed_set], [i for i in ids if i in failed_set])
+
+
+class FilterCriteria:
+    """Lambda's FilterCriteria: a record is kept when any pattern matches (none given: all kept)."""
+
+    def __init__(self, patterns: Sequence[str | Mapping[str, Any]] = ()) -> None:
+        from moto.events.models import EventPattern  # the EventBridge pattern engine moto ships
+
+        self._patterns = [EventPattern.load(p if isinstance(p, str) else wire.dumps(p)) for p in patterns]
+
+    def __bool__(self) -> bool:
+        return bool(self._patterns)
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        if not self._patterns:
+            return True
+        view: dict[str, Any] = {
+            "attributes": record.get("attributes", {}),
+            "messageAttributes": record.get("messageAttributes", {}),
+        }
+        try:
+            view["body"] = wire.loads(record.get("body", ""))
+        except Exception:
+            view["body"] = record.get("body", "")
+        return any(pattern.matches_event(view) for pattern in self._patterns)
+
+
+@dataclass
+class MappingStats:
+    invocations: int = 0
+    records: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    filtered: int = 0
+    whole_batch_failures: int = 0
+    durations_ms: list[float] = field(default_factory=list)
+
+    def percentile(self, fraction: float) -> float:
+        if not self.durations_ms:
+            return 0.0
+        ordered = sorted(self.durations_ms)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+@dataclass
+class TriggerConfig:
+    """One event source mapping, as the template declares it."""
+
+    name: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int = 10
+    window_seconds: float = 0.0
+    timeout_seconds: float = 3.0
+    max_concurrency: int = 2
+    filters: FilterCriteria = field(default_factory=FilterCriteria)
+    function_name: str = "function"
+    enabled: bool = True
+
+
+class Trigger:
+    """Polls one queue and invokes ``handler`` like Lambda's SQS trigger. Thread-safe; one per mapping."""
+
+    def __init__(self, config: TriggerConfig, handler: Handler, sqs: Any,
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        self.config = config
+        self.handler = handler
+        self.sqs = sqs
+        self.stats = MappingStats()
+        self.on_event = on_event or (lambda kind, data: None)
+        self._lock = threading.Lock()
+
+    # -- one batch ----------------------------------------------------------------------------------
+
+    def receive(self, wait_seconds: float = 1.0) -> list[dict[str, Any]]:
+        """Gather up to BatchSize messages, waiting up to the batching window (long polls)."""
+        config = self.config
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + max(config.window_seconds, 0.0)
+        first = True
+        while len(messages) < config.batch_size:
+            remaining = deadline - time.monotonic()
+            wait = wait_seconds if first else max(0.0, min(remaining, 20.0))
+            response = self.sqs.receive_message(
+                QueueUrl=config.queue_url, MaxNumberOfMessages=min(10, config.batch_size - len(messages)),
+                WaitTimeSeconds=int(wait), AttributeNames=["All"], MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"])
+            got = response.get("Messages", [])
+            messages += got
+            first = False
+            if not got and (not messages or remaining <= 0):
+                break
+            if remaining <= 0:
+                break
+        return messages
+
+    def deliver(self, messages: list[dict[str, Any]]) -> Verdict | None:
+        """Filter, invoke and apply the response for one received batch. Returns the verdict (None if
+        every record was filtered out)."""
+        records = [lambda_record(m, arn=self.config.queue_arn) for m in messages]
+        receipts = {r["messageId"]: r["receiptHandle"] for r in records}
+        if self.config.filters:
+            kept = [r for r in records if self.config.filters.matches(r)]
+            dropped = [r["messageId"] for r in records if r not in kept]
+            if dropped:
+                self._delete(dropped, receipts)
+                with self._lock:
+                    self.stats.filtered += len(dropped)
+                self.on_event("filtered", {"mapping": self.config.name, "count": len(dropped)})
+            records = kept
+        if not records:
+            return None
+        verdict = self.invoke(records)
+        if verdict.succeeded:
+            self._delete(verdict.succeeded, receipts)
+        return verdict
+
+    def invoke(self, records: list[dict[str, Any]]) -> Verdict:
+        """Invoke the handler with a timeout, as Lambda does, and judge the response."""
+        ids = [r["messageId"] for r in records]
+        context = LambdaContext(remaining_ms=int(self.config.timeout_seconds * 1000),
+                                function_name=self.config.function_name)
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["response"] = self.handler({"Records": records}, context)
+            except BaseException as error:  # the function crashed: Lambda fails the batch
+                outcome["error"] = error
+
+        started = time.perf_counter()
+        worker = threading.Thread(target=run, daemon=True, name=f"invoke-{self.config.function_name}")
+        worker.start()
+        worker.join(self.config.timeout_seconds)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if worker.is_alive():
+            verdict = Verdict([], ids, True, f"the function timed out after {self.config.timeout_seconds:g}s")
+        elif "error" in outcome:
+            error = outcome["error"]
+            verdict = Verdict([], ids, True, f"the function raised {type(error).__name__}: {error}")
+        else:
+            verdict = judge_response(outcome.get("response"), ids)
+        with self._lock:
+            stats = self.stats
+            stats.invocations += 1
+            stats.records += len(ids)
+            stats.succeeded += len(verdict.succeeded)
+            stats.failed += len(verdict.failed)
+            stats.whole_batch_failures += int(verdict.whole_batch_failed)
+            stats.durations_ms.append(elapsed_ms)
+        self.on_event("invoke", {"mapping": self.config.name, "function": self.config.function_name,
+                                 "records": len(ids), "succeeded": len(verdict.succeeded),
+                                 "failed": len(verdict.failed), "duration_ms": round(elapsed_ms, 2),
+                                 "problem": verdict.problem})
+        return verdict
+
+    def _delete(self, ids: Sequence[str], receipts: Mapping[str, str]) -> None:
+        entries = [{"Id": str(i), "ReceiptHandle": receipts[m]} for i, m in enumerate(ids)]
+        for start in range(0, len(entries), 10):
+            self.sqs.delete_message_batch(QueueUrl=self.config.queue_url, Entries=entries[start:start + 10])
+
+    # -- the poller ---------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set, with at most MaximumConcurrency invocations at once."""
+        slots = threading.BoundedSemaphore(max(1, self.config.max_concurrency))
+        workers: list[threading.Thread] = []
+
+        def work(batch: list[dict[str, Any]]) -> None:
+            try:
+                self.deliver(batch)
+            except Exception as error:  # an endpoint hiccup: records return after their visibility timeout
+                self.on_event("error", {"mapping": self.config.name, "error": str(error)})
+            finally:
+                slots.release()
+
+        while not stop.is_set():
+            if not slots.acquire(timeout=0.2):
+                continue
+            try:
+                batch = self.receive(wait_seconds=1.0)
+            except Exception as error:
+                slots.release()
+                self.on_event("error", {"mapping": self.config.name, "error": str(error)})
+                stop.wait(1.0)
+                continue
+            if not batch:
+                slots.release()
+                continue
+            if stop.is_set():  # received while stopping: leave them for redelivery, untouched
+                slots.release()
+                break
+            thread = threading.Thread(target=work, args=(batch,), daemon=True)
+            workers = [w for w in workers if w.is_alive()] + [thread]
+            thread.start()
+        for worker in workers:  # in-flight invocations finish (bounded by the function timeout)
+            worker.join(self.config.timeout_seconds + 1)

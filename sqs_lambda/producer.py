@@ -1,0 +1,314 @@
+"""The producer client: how applications enqueue jobs.
+
+Contract:
+- Arguments are validated against the job's signature (when the producer knows the router) before
+  anything is sent; a bad call raises ``JobArgumentError`` (a TypeError) and sends nothing.
+- Each message (body + attributes) is checked against the queue's ``MaximumMessageSize``.
+- ``batch()`` and ``send_many()`` send at most 10 entries and 1 MiB per SendMessageBatch. Entries that
+  fail without being the sender's fault are retried with bounded backoff; whatever is still unsent
+  raises one :class:`SendError` listing every unsent entry. No message is silently dropped.
+- Delays: 0-900 s use DelaySeconds; up to :data:`MAX_DELAY` the envelope carries a not-before time and
+  consumers re-send it in hops of at most 900 s. FIFO queues take no per-message delay.
+- FIFO: a group id is required (or ``default_group_id``); without content-based deduplication the
+  deduplication id is the envelope id, so retried sends do not duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from . import aws
+from . import envelope as wire
+from .context import current_context
+from .errors import ConfigurationError, MessageTooLargeError, SendError
+
+if TYPE_CHECKING:
+    from .router import Router
+
+MAX_DELAY = 7 * 24 * 3600  # a week: long delays travel in 900 s hops, each re-sent by a consumer
+MAX_SQS_DELAY = 900
+BATCH_BYTES = 1_048_576
+STAGE_VARIABLE = "SQS_LAMBDA_STAGE"
+SEND_ATTEMPTS = 4
+
+
+class Backend(Protocol):
+    """Where messages go: SQS by default, :class:`sqs_lambda.testing.InMemoryQueue` in tests."""
+
+    def queue_info(self, url: str) -> aws.QueueInfo: ...
+    def resolve(self, name: str) -> str: ...
+    def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]: ...
+
+
+class SqsBackend:
+    """The real thing, through :mod:`sqs_lambda.aws`."""
+
+    def queue_info(self, url: str) -> aws.QueueInfo:
+        return aws.queue_info(url=url)
+
+    def resolve(self, name: str) -> str:
+        return aws.queue_url(name)
+
+    def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        return aws.send_batch(url, entries)
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One encoded message, ready for a SendMessageBatch entry."""
+
+    body: str
+    attributes: dict[str, dict[str, Any]]
+    envelope_id: str
+    delay: int = 0
+    group_id: str | None = None
+    dedup_id: str | None = None
+    size: int = 0
+
+    def entry(self, entry_id: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"Id": entry_id, "MessageBody": self.body}
+        if self.attributes:
+            entry["MessageAttributes"] = self.attributes
+        if self.delay:
+            entry["DelaySeconds"] = self.delay
+        if self.group_id is not None:
+            entry["MessageGroupId"] = self.group_id
+        if self.dedup_id is not None:
+            entry["MessageDeduplicationId"] = self.dedup_id
+        return entry
+
+
+@dataclass
+class BatchResult:
+    """What a ``batch()`` block sent: MessageIds in the order of the ``send`` calls."""
+
+    message_ids: list[str] = field(default_factory=list)
+
+
+class Producer:
+    """Sends jobs to one queue. See the module docstring for the guarantees.
+
+    ``queue_url`` or ``queue_name`` (prefixed with ``stage``, default ``$SQS_LAMBDA_STAGE``, as
+    ``<stage>-<name>``; resolved once with GetQueueUrl). ``router`` enables argument validation.
+    ``concurrency`` is the number of threads ``send_many`` uses for large sends.
+    """
+
+    def __init__(self, queue_url: str | None = None, *, queue_name: str | None = None,
+                 stage: str | None = None, router: Router | None = None, backend: Backend | None = None,
+                 default_group_id: str | None = None, concurrency: int = 4, signing_key: Any = None) -> None:
+        if not queue_url and not queue_name:
+            raise ConfigurationError("Producer needs queue_url or queue_name")
+        self._queue_url = queue_url
+        stage = stage if stage is not None else os.environ.get(STAGE_VARIABLE, "")
+        self.queue_name = f"{stage}-{queue_name}" if queue_name and stage else queue_name
+        self.router = router
+        self.backend: Backend = backend or SqsBackend()
+        self.default_group_id = default_group_id
+        self.concurrency = max(1, concurrency)
+        self.signing_key = signing_key
+        self._info: aws.QueueInfo | None = None
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    # -- the queue ----------------------------------------------------------------------------------
+
+    @property
+    def queue_url(self) -> str:
+        if self._queue_url is None:
+            assert self.queue_name is not None
+            self._queue_url = self.backend.resolve(self.queue_name)
+        return self._queue_url
+
+    @property
+    def info(self) -> aws.QueueInfo:
+        if self._info is None:
+            self._info = self.backend.queue_info(self.queue_url)
+        return self._info
+
+    # -- sending ------------------------------------------------------------------------------------
+
+    def send(self, job: str, /, *, delay: float | None = None, group_id: str | None = None,
+             deduplication_id: str | None = None, **kwargs: Any) -> str:
+        """Send one job; returns its MessageId (inside ``batch()``, the envelope id: see there).
+
+        ``delay``, ``group_id`` and ``deduplication_id`` are options; a job whose arguments use those
+        names is sent with :meth:`enqueue`.
+        """
+        return self.enqueue(job, kwargs, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
+
+    def enqueue(self, job: str, kwargs: Mapping[str, Any], *, delay: float | None = None,
+                group_id: str | None = None, deduplication_id: str | None = None) -> str:
+        message = self.build(job, kwargs, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
+        return self._submit(message)
+
+    def send_raw(self, body: Any, *, delay: float | None = None, group_id: str | None = None,
+                 deduplication_id: str | None = None,
+                 attributes: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+        """Send a body without an envelope (a str as is, anything else as JSON)."""
+        text = body if isinstance(body, str) else wire.dumps(body)
+        message = Outgoing(text, dict(attributes or {}), wire.new_envelope_id())
+        self._finish(message, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
+        return self._submit(message)
+
+    def send_many(self, jobs: Iterable[tuple[str, Mapping[str, Any]]], *, group_id: str | None = None,
+                  concurrency: int | None = None) -> list[str]:
+        """Send many jobs in SendMessageBatch calls (threads for large sends); returns MessageIds in order."""
+        messages = [self.build(job, kwargs, group_id=group_id) for job, kwargs in jobs]
+        return self.send_messages(messages, concurrency=concurrency)
+
+    @contextmanager
+    def batch(self) -> Iterator[BatchResult]:
+        """Buffer sends in this thread and flush them in batches; flushes on exit, even on error."""
+        if getattr(self._local, "buffer", None) is not None:
+            raise ConfigurationError("batch() blocks do not nest")
+        self._local.buffer = buffer = []
+        result = BatchResult()
+        try:
+            yield result
+        finally:
+            self._local.buffer = None
+            result.message_ids = self.send_messages(buffer)
+
+    # -- building -----------------------------------------------------------------------------------
+
+    def build(self, job: str, kwargs: Mapping[str, Any], *, delay: float | None = None,
+              group_id: str | None = None, deduplication_id: str | None = None) -> Outgoing:
+        """Validate and encode one job (nothing is sent)."""
+        if self.router is not None and job in self.router.jobs:
+            self.router.jobs[job].validate(kwargs)
+        not_before = None
+        if delay is not None and delay > MAX_SQS_DELAY:
+            _check_delay(delay)
+            not_before = _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=delay)
+        context = current_context()
+        signer = None
+        if self.signing_key is not None:
+            from .signing import signer_for
+
+            signer = signer_for(self.signing_key)
+        body, envelope_id = wire.encode(job, kwargs, context=context or None, not_before=not_before, sign=signer)
+        message = Outgoing(body, wire.job_attributes(job), envelope_id)
+        self._finish(message, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
+        return message
+
+    def _finish(self, message: Outgoing, *, delay: float | None, group_id: str | None,
+                deduplication_id: str | None) -> None:
+        info = self.info
+        if delay:
+            _check_delay(delay)
+            if info.fifo:
+                raise ConfigurationError("FIFO queues take no per-message delay (SQS allows only the "
+                                         "queue's DelaySeconds); send without delay")
+            message.delay = min(int(delay + 0.999), MAX_SQS_DELAY)
+        if info.fifo:
+            message.group_id = group_id or self.default_group_id
+            if not message.group_id:
+                raise ConfigurationError(f"queue {info.name} is FIFO: pass group_id=... (or set "
+                                         "Producer(default_group_id=...))")
+            message.dedup_id = deduplication_id or (None if info.content_dedup else message.envelope_id)
+        elif group_id is not None or deduplication_id is not None:
+            raise ConfigurationError(f"queue {info.name} is not FIFO: group_id and deduplication_id "
+                                     "apply to FIFO queues only")
+        message.size = wire.message_size(message.body, message.attributes)
+        if message.size > info.max_message_size:
+            raise MessageTooLargeError(message.size, info.max_message_size)
+
+    def _submit(self, message: Outgoing) -> str:
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is not None:
+            buffer.append(message)
+            if len(buffer) >= 10 * self.concurrency * 4:  # keep memory bounded in very long blocks
+                self._local.buffer = []
+                self.send_messages(buffer)
+            return message.envelope_id
+        return self.send_messages([message])[0]
+
+    # -- the wire -----------------------------------------------------------------------------------
+
+    def send_messages(self, messages: Sequence[Outgoing], *, concurrency: int | None = None) -> list[str]:
+        """Send encoded messages; raise SendError naming every one that could not be sent."""
+        if not messages:
+            return []
+        groups = list(_pack(messages))
+        workers = min(concurrency or self.concurrency, len(groups))
+        if workers > 1 and not self.info.fifo:  # FIFO order within a group needs one sender
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outcomes = list(pool.map(self._send_group, groups))
+        else:
+            outcomes = [self._send_group(group) for group in groups]
+        message_ids: list[str] = []
+        unsent: list[dict[str, Any]] = []
+        for sent, failed in outcomes:
+            message_ids += sent
+            unsent += failed
+        if unsent:
+            error = SendError(unsent)
+            error.sent = [m for m in message_ids if m]  # type: ignore[attr-defined]
+            raise error
+        return message_ids
+
+    def _send_group(self, group: Sequence[Outgoing]) -> tuple[list[str], list[dict[str, Any]]]:
+        """One batch (<= 10 entries, <= 1 MiB) with bounded retries of the retryable failures."""
+        ids: dict[str, str] = {}
+        pending = {str(i): message for i, message in enumerate(group)}
+        failures: dict[str, dict[str, Any]] = {}
+        for attempt in range(SEND_ATTEMPTS):
+            if attempt:
+                time.sleep(min(2.0, 0.05 * 2**attempt))
+            try:
+                response = self.backend.send_batch(self.queue_url,
+                                                   [m.entry(i) for i, m in pending.items()])
+            except Exception as error:  # throttled or unreachable after botocore's own retries
+                failures = {i: {"Id": i, "Code": type(error).__name__, "Message": str(error)[:300],
+                                "SenderFault": False} for i in pending}
+                continue
+            for success in response.get("Successful", []):
+                ids[success["Id"]] = success["MessageId"]
+                pending.pop(success["Id"], None)
+                failures.pop(success["Id"], None)
+            retry_later: dict[str, Outgoing] = {}
+            for failure in response.get("Failed", []):
+                failures[failure["Id"]] = dict(failure)
+                if not failure.get("SenderFault") and failure["Id"] in pending:
+                    retry_later[failure["Id"]] = pending[failure["Id"]]
+            pending = retry_later
+            if not pending:
+                break
+        unsent = [{**failures[i], "Id": group[int(i)].envelope_id, "Job": _job_of(group[int(i)])}
+                  for i in sorted(failures, key=int) if i not in ids]
+        return [ids.get(str(i), "") for i in range(len(group)) if str(i) in ids], unsent
+
+
+def _job_of(message: Outgoing) -> str:
+    attribute = message.attributes.get(wire.JOB_ATTRIBUTE, {})
+    return str(attribute.get("StringValue", "(raw)"))
+
+
+def _check_delay(delay: float) -> None:
+    if delay < 0:
+        raise ValueError(f"delay must be >= 0 seconds, got {delay}")
+    if delay > MAX_DELAY:
+        raise ValueError(f"delay must be at most {MAX_DELAY} seconds (7 days), got {delay}")
+
+
+def _pack(messages: Sequence[Outgoing]) -> Iterator[list[Outgoing]]:
+    """Split into SendMessageBatch groups of at most 10 entries and 1 MiB."""
+    group: list[Outgoing] = []
+    size = 0
+    for message in messages:
+        if group and (len(group) == 10 or size + message.size > BATCH_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(message)
+        size += message.size
+    if group:
+        yield group

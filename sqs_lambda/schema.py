@@ -1,0 +1,101 @@
+"""Argument schemas: a handler's signature and type hints turned into a msgspec validator.
+
+Built lazily, on a job's first use, so that importing a function module stays cheap. A parameter
+without a hint accepts any JSON value; a parameter named ``context`` is not an argument: the router
+passes the envelope's context dict to it. ``**kwargs`` lets unknown arguments through.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from .envelope import decode_hook
+from .errors import ConfigurationError
+
+CONTEXT_PARAMETER = "context"
+
+
+@dataclass(frozen=True, slots=True)
+class ArgumentSchema:
+    """What a job accepts. ``decoder`` validates JSON kwargs into a ``struct`` instance."""
+
+    struct: type[msgspec.Struct]
+    decoder: msgspec.json.Decoder[Any]
+    fields: tuple[str, ...]
+    positional: tuple[str, ...]
+    wants_context: bool
+    accepts_extra: bool
+    is_async: bool
+
+    def as_kwargs(self, values: Any) -> dict[str, Any]:
+        """The decoded struct as keyword arguments for the handler."""
+        if self.accepts_extra:
+            return dict(values)
+        return {name: getattr(values, name) for name in self.fields}
+
+
+def build_schema(name: str, function: Callable[..., Any]) -> ArgumentSchema:
+    """Build the schema for ``function``; raise ConfigurationError for signatures a job cannot have."""
+    signature = inspect.signature(function)
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception as error:  # an unresolvable forward reference: say which job
+        raise ConfigurationError(f"job {name!r}: cannot resolve type hints: {error}") from error
+    fields: list[tuple[Any, ...]] = []
+    names: list[str] = []
+    positional: list[str] = []
+    wants_context = accepts_extra = False
+    for parameter in signature.parameters.values():
+        if parameter.name == CONTEXT_PARAMETER:
+            wants_context = True
+            continue
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            accepts_extra = True
+            continue
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            raise ConfigurationError(f"job {name!r}: *args cannot be sent as JSON kwargs; name the parameters")
+        if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise ConfigurationError(f"job {name!r}: positional-only parameter {parameter.name!r} "
+                                     "cannot be passed by keyword")
+        hint = hints.get(parameter.name, Any)
+        if parameter.default is inspect.Parameter.empty:
+            fields.append((parameter.name, hint))
+        else:
+            fields.append((parameter.name, hint, parameter.default))
+        names.append(parameter.name)
+        positional.append(parameter.name)
+    struct: type[msgspec.Struct]
+    if accepts_extra:
+        # Declared names are validated; the rest pass through as they came.
+        struct = msgspec.defstruct(f"{name}_args", fields, kw_only=True)
+        declared = msgspec.json.Decoder(struct, dec_hook=decode_hook)
+        decoder: Any = _ExtraDecoder(declared, tuple(names))
+    else:
+        struct = msgspec.defstruct(f"{name}_args", fields, kw_only=True, forbid_unknown_fields=True)
+        decoder = msgspec.json.Decoder(struct, dec_hook=decode_hook)
+    return ArgumentSchema(
+        struct=struct, decoder=decoder, fields=tuple(names), positional=tuple(positional),
+        wants_context=wants_context, accepts_extra=accepts_extra,
+        is_async=inspect.iscoroutinefunction(function),
+    )
+
+
+class _ExtraDecoder:
+    """Decoder for handlers with ``**kwargs``: validate the declared names, keep the others."""
+
+    def __init__(self, declared: msgspec.json.Decoder[Any], names: tuple[str, ...]) -> None:
+        self._declared = declared
+        self._names = names
+        self._any = msgspec.json.Decoder(dict[str, Any])
+
+    def decode(self, data: bytes | str) -> dict[str, Any]:
+        everything = self._any.decode(data)
+        validated = self._declared.decode(data)
+        everything.update({name: getattr(validated, name) for name in self._names})
+        return everything
