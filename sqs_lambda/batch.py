@@ -6,7 +6,9 @@
   each at most once and never empty. Every record failing returns every id (the default) or raises
   ``BatchProcessingError`` with ``Router(raise_on_entire_batch_failure=True)``.
 - FIFO (source ARN ending ``.fifo``): after the first failure, the failed record and every later record
-  are reported (or, with ``fifo_skip_group_on_error``, only the later records of the same group).
+  are reported (or, with ``fifo_skip_group_on_error``, only the later records of the same group). The
+  failed group's later records get the failed record's backoff, so the group returns together, in
+  order; records of other groups are released at once (visibility 0).
 - Before starting each record, if the Lambda's remaining time is below ``time_margin_ms``, it stops and
   reports the records not started; they get no backoff.
 - Failures are decided by :mod:`sqs_lambda.policy` and carried out through :mod:`sqs_lambda.aws`:
@@ -40,6 +42,11 @@ if TYPE_CHECKING:
 MAX_HOP_DELAY = 900
 
 
+def _now() -> _dt.datetime:
+    """The clock long delays are measured with (tests replace it to compress time)."""
+    return _dt.datetime.now(_dt.UTC)
+
+
 class JobBatchProcessor(BasePartialBatchProcessor):
     """Powertools' partial batch processor, specialised for routed jobs, FIFO and the time cut-off."""
 
@@ -58,7 +65,9 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         records: Sequence[Any] = self.records
         self.fates = fates = [DONE] * len(records)
         pending_async: list[tuple[int, Call]] = []
-        blocked_groups: set[str | None] = set()
+        # FIFO: a failed group's next visibility. Its later records share it, so the whole group
+        # returns together after the backoff (SQS blocks a group while any of it is in flight).
+        blocked_groups: dict[str | None, int | None] = {}
         stop_reason = ""
         for index, record in enumerate(records):
             if stop_reason:
@@ -66,8 +75,13 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                 continue
             if self.fifo and blocked_groups:
                 group = rec.group_id(record) if isinstance(record, dict) else None
-                if not self.router.fifo_skip_group_on_error or group in blocked_groups:
+                if group in blocked_groups:
                     fates[index] = skipped("an earlier message of its FIFO group failed")
+                    fates[index].visibility = blocked_groups[group]
+                    continue
+                if not self.router.fifo_skip_group_on_error:
+                    fates[index] = skipped("an earlier message of the FIFO batch failed")
+                    fates[index].visibility = 0  # not at fault: release it at once
                     continue
             if self._out_of_time():
                 stop_reason = "Lambda time is running out (time cut-off)"
@@ -83,7 +97,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                 fate = self._run(record, call_or_fate)
             fates[index] = fate
             if self.fifo and fate.reported_failed:
-                blocked_groups.add(rec.group_id(record))
+                blocked_groups[rec.group_id(record)] = fate.visibility
         if pending_async:
             self._run_concurrently(pending_async)
         self._apply_backoff()
@@ -241,7 +255,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
     def _defer_if_early(self, record: dict[str, Any], call: Call, envelope: wire.Envelope) -> Fate | None:
         """A long delay (> 900 s) not yet due: re-send it for the next hop and acknowledge this copy."""
         not_before = envelope.not_before_time()
-        now = _dt.datetime.now(_dt.UTC)
+        now = _now()
         if not_before is None or not_before <= now:
             return None
         remaining = max(1, int((not_before - now).total_seconds() + 0.999))
@@ -259,10 +273,10 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         return Fate(Verdict.DONE, reason=f"deferred {remaining}s (hop {envelope.hops + 1})")
 
     def _apply_backoff(self) -> None:
-        """One ChangeMessageVisibilityBatch per 10 retried records, per source queue."""
+        """One ChangeMessageVisibilityBatch per 10 retried (or FIFO-held) records, per source queue."""
         by_queue: dict[str, list[tuple[str, int]]] = {}
         for record, fate in zip(self.records, self.fates, strict=True):
-            if fate.verdict is Verdict.RETRY and fate.visibility is not None and isinstance(record, dict):
+            if fate.reported_failed and fate.visibility is not None and isinstance(record, dict):
                 receipt = record.get("receiptHandle")
                 if receipt:
                     by_queue.setdefault(rec.source_arn(record), []).append((receipt, fate.visibility))
