@@ -62,47 +62,53 @@ class JobBatchProcessor(BasePartialBatchProcessor):
     # -- Powertools hooks ---------------------------------------------------------------------------
 
     def process(self) -> list[tuple[str, Any, Any]]:
+        """Run every record in order; returns Powertools' ``(status, fate, record)`` tuples."""
         records: Sequence[Any] = self.records
-        self.fates = fates = [DONE] * len(records)
+        count = len(records)
+        self.fates = fates = [DONE] * count
         pending_async: list[tuple[int, Call]] = []
         # FIFO: a failed group's next visibility. Its later records share it, so the whole group
         # returns together after the backoff (SQS blocks a group while any of it is in flight).
         blocked_groups: dict[str | None, int | None] = {}
-        stop_reason = ""
+        fifo = self.fifo
+        timed = self._remaining is not None
+        prepare, run = self._prepare_record, self._run
         for index, record in enumerate(records):
-            if stop_reason:
-                fates[index] = skipped(stop_reason)
-                continue
-            if self.fifo and blocked_groups:
+            if fifo and blocked_groups:
                 group = rec.group_id(record) if isinstance(record, dict) else None
                 if group in blocked_groups:
-                    fates[index] = skipped("an earlier message of its FIFO group failed")
-                    fates[index].visibility = blocked_groups[group]
+                    fates[index] = skipped("an earlier message of its FIFO group failed", blocked_groups[group])
                     continue
                 if not self.router.fifo_skip_group_on_error:
-                    fates[index] = skipped("an earlier message of the FIFO batch failed")
-                    fates[index].visibility = 0  # not at fault: release it at once
+                    # not at fault: release it at once
+                    fates[index] = skipped("an earlier message of the FIFO batch failed", 0)
                     continue
-            if self._out_of_time():
-                stop_reason = "Lambda time is running out (time cut-off)"
-                fates[index] = skipped(stop_reason)
-                continue
-            call_or_fate = self._prepare_record(record)
-            if isinstance(call_or_fate, Fate):
-                fate = call_or_fate
-            elif call_or_fate.is_async and not self.fifo:
-                pending_async.append((index, call_or_fate))
+            if timed and self._out_of_time():
+                for rest in range(index, count):
+                    fates[rest] = skipped("Lambda time is running out (time cut-off)")
+                break
+            call = prepare(record)
+            if call.__class__ is Fate:
+                fate: Fate = call  # type: ignore[assignment]
+            elif call.is_async and not fifo:  # type: ignore[union-attr]
+                pending_async.append((index, call))  # type: ignore[arg-type]
                 continue
             else:
-                fate = self._run(record, call_or_fate)
-            fates[index] = fate
-            if self.fifo and fate.reported_failed:
-                blocked_groups[rec.group_id(record)] = fate.visibility
+                fate = run(record, call)  # type: ignore[arg-type]
+            if fate is not DONE:
+                fates[index] = fate
+                if fifo and fate.reported_failed:
+                    blocked_groups[rec.group_id(record)] = fate.visibility
         if pending_async:
             self._run_concurrently(pending_async)
-        self._apply_backoff()
+        if any(fate is not DONE for fate in fates):
+            self._apply_backoff()
+            outcomes = [self._bookkeep(record, fate) for record, fate in zip(records, fates, strict=True)]
+        else:  # the common case, kept cheap: every record succeeded
+            self.success_messages.extend(records)
+            outcomes = [("success", DONE, record) for record in records]
         self.metrics.flush()
-        return [self._bookkeep(record, fate) for record, fate in zip(records, fates, strict=True)]
+        return outcomes
 
     def _process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
         """Process one record on its own (Powertools' per-record hook)."""
@@ -114,6 +120,9 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         return self._process_record(record)
 
     def _clean(self) -> None:
+        if not self.fail_messages:
+            self.batch_response = {"batchItemFailures": []}
+            return
         seen: set[str] = set()
         failures: list[dict[str, str]] = []
         for record, fate in zip(self.records, self.fates, strict=True):
@@ -150,12 +159,12 @@ class JobBatchProcessor(BasePartialBatchProcessor):
 
     def _prepare_record(self, record: Any) -> Call | Fate:
         """Decode and route; a record that cannot be called gets its fate here."""
-        message_id = rec.message_id(record)
-        if not isinstance(record, dict):
+        if record.__class__ is not dict:
             return self._failed(record, None, NoRouteError("the record is not an object"), 1)
         try:
-            call = self.router.prepare(record, message_id)
-        except MessageError as error:
+            call = self.router.prepare(record)
+        except MessageError as error:  # named now, off the hot path
+            error.for_message(rec.message_id(record) or "(no messageId)")
             return self._failed(record, None, error, rec.receive_count(record))
         except Exception as error:  # a decoder bug must not escape: the record stays in the queue
             return self._failed(record, None, error, rec.receive_count(record))
@@ -167,7 +176,22 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         return call
 
     def _run(self, record: dict[str, Any], call: Call) -> Fate:
-        started = time.perf_counter() if self.metrics.enabled else 0.0
+        if self.metrics.enabled:
+            return self._run_measured(record, call)
+        try:
+            if call.context or current_context():
+                with running_with(call.context):
+                    result = call.target(*call.args, **call.kwargs)
+                    if call.is_async:
+                        result = asyncio.run(result)
+            else:
+                result = call.target(*call.args, **call.kwargs)
+        except Exception as error:
+            return self._failed(record, call, error, rec.receive_count(record))
+        return DONE
+
+    def _run_measured(self, record: dict[str, Any], call: Call) -> Fate:
+        started = time.perf_counter()
         try:
             if call.context or current_context():
                 with running_with(call.context):
@@ -212,10 +236,10 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         decided = decide(error, attempt, policy)
         job = call.name if call is not None else getattr(error, "job", None)
         fate = decided
-        if decided.verdict is Verdict.DEAD_LETTER:
+        if decided.verdict == Verdict.DEAD_LETTER:
             fate = self._dead_letter(record, decided, job, attempt)
-        logged = decided if fate.verdict is Verdict.DONE else fate
-        self.metrics.count(job or "-", "dead_lettered" if fate.verdict is Verdict.DONE else "failed")
+        logged = decided if fate.verdict == Verdict.DONE else fate
+        self.metrics.count(job or "-", "dead_lettered" if fate.verdict == Verdict.DONE else "failed")
         observe.log_outcome(logged, job=job, message_id=rec.message_id(record), attempt=attempt,
                             context=call.context if call else None, arguments=call.kwargs if call else None)
         return fate

@@ -46,7 +46,7 @@ def log_outcome(fate: Fate, *, job: str | None, message_id: str | None, attempt:
                 context: Any = None, arguments: Any = None) -> None:
     """Log a record that did not simply succeed, once, at the level its fate deserves."""
     fields = record_fields(job=job, message_id=message_id, attempt=attempt, context=context)
-    fields["fate"] = fate.verdict.value
+    fields["fate"] = fate.verdict
     if fate.error is not None:
         fields["error_type"] = type(fate.error).__name__
         fields["error_message"] = str(fate.error)[:2000]
@@ -57,10 +57,10 @@ def log_outcome(fate: Fate, *, job: str | None, message_id: str | None, attempt:
     if arguments is not None and log_arguments_enabled():
         fields["arguments"] = arguments
     log = logger()
-    if fate.verdict is Verdict.SKIPPED or type(fate.error).__name__ == "Retry":
-        log.info("record not processed" if fate.verdict is Verdict.SKIPPED else "retry requested",
+    if fate.verdict == Verdict.SKIPPED or type(fate.error).__name__ == "Retry":
+        log.info("record not processed" if fate.verdict == Verdict.SKIPPED else "retry requested",
                  extra=fields)
-    elif fate.verdict is Verdict.DEAD_LETTER:
+    elif fate.verdict == Verdict.DEAD_LETTER:
         log.error("record sent to the dead-letter queue", extra=fields)
     else:
         log.warning("record failed", extra=fields)

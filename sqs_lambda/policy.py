@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import enum
-from dataclasses import dataclass, field
 from typing import Literal
 
 from . import backoff as _backoff
@@ -23,14 +21,15 @@ from .errors import Reject, Retry, UnknownJobError
 UnknownJobFate = Literal["reject", "retry"]
 
 
-class Verdict(enum.Enum):
+class Verdict:
+    """The four fates (plain strings: no Enum class to build at import time)."""
+
     DONE = "done"
     RETRY = "retry"
     DEAD_LETTER = "dead_letter"
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True, slots=True)
 class JobPolicy:
     """Retry settings for one job (the router's defaults fill what a job leaves out).
 
@@ -38,28 +37,38 @@ class JobPolicy:
     None leaves the limit to the queue's redrive policy (``maxReceiveCount``).
     """
 
-    max_retries: int | None = None
-    backoff: _backoff.BackoffPolicy = field(default_factory=_backoff.exponential)
-    unknown_job: UnknownJobFate = "reject"
+    __slots__ = ("backoff", "max_retries", "unknown_job")
 
-    def __post_init__(self) -> None:
-        if self.max_retries is not None and self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
-        if self.unknown_job not in ("reject", "retry"):
-            raise ValueError(f"unknown_job must be 'reject' or 'retry', got {self.unknown_job!r}")
+    def __init__(self, max_retries: int | None = None, backoff: _backoff.BackoffPolicy | None = None,
+                 unknown_job: UnknownJobFate = "reject") -> None:
+        if max_retries is not None and max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if unknown_job not in ("reject", "retry"):
+            raise ValueError(f"unknown_job must be 'reject' or 'retry', got {unknown_job!r}")
+        self.max_retries = max_retries
+        self.backoff: _backoff.BackoffPolicy = backoff if backoff is not None else _backoff.exponential()
+        self.unknown_job: UnknownJobFate = unknown_job
+
+    def __repr__(self) -> str:
+        return f"JobPolicy(max_retries={self.max_retries!r}, backoff={self.backoff!r}, " \
+               f"unknown_job={self.unknown_job!r})"
 
 
-@dataclass(slots=True)
 class Fate:
-    verdict: Verdict
-    error: BaseException | None = None
-    visibility: int | None = None  # RETRY: the next visibility timeout; None keeps the queue's
-    reason: str = ""
+    """A record's outcome. ``reported_failed``: it goes into ``batchItemFailures``."""
 
-    @property
-    def reported_failed(self) -> bool:
-        """Whether the record goes into ``batchItemFailures``."""
-        return self.verdict in (Verdict.RETRY, Verdict.SKIPPED)
+    __slots__ = ("error", "reason", "reported_failed", "verdict", "visibility")
+
+    def __init__(self, verdict: str, error: BaseException | None = None, visibility: int | None = None,
+                 reason: str = "") -> None:
+        self.verdict = verdict
+        self.error = error
+        self.visibility = visibility  # the next visibility timeout; None keeps the queue's
+        self.reason = reason
+        self.reported_failed = verdict == Verdict.RETRY or verdict == Verdict.SKIPPED
+
+    def __repr__(self) -> str:
+        return f"Fate({self.verdict!r}, error={self.error!r}, visibility={self.visibility!r})"
 
 
 DONE = Fate(Verdict.DONE)
@@ -86,8 +95,9 @@ def decide(error: BaseException, attempt: int, policy: JobPolicy) -> Fate:
     return Fate(Verdict.RETRY, error, visibility=_backoff.delay_for(policy.backoff, attempt))
 
 
-def skipped(reason: str) -> Fate:
-    return Fate(Verdict.SKIPPED, reason=reason)
+def skipped(reason: str, visibility: int | None = None) -> Fate:
+    """Never started: failed without backoff (``visibility`` only to keep a FIFO group together)."""
+    return Fate(Verdict.SKIPPED, visibility=visibility, reason=reason)
 
 
 def failure_reason(error: BaseException | None, *, attempts: int, source_queue: str, job: str | None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from . import backoff as _backoff
@@ -58,17 +57,16 @@ class SqsTransport:
         return aws.change_visibility(url, changes)
 
 
-@dataclass(frozen=True, slots=True)
 class RawRoute:
     """A handler for bodies that are not envelopes, with what it matches."""
 
-    handler: Callable[..., Any]
-    name: str
-    source: str | None = None
-    detail_type: str | None = None
-    match: Callable[[Any], bool] | None = None
-    text: bool = False
-    is_async: bool = False
+    __slots__ = ("detail_type", "handler", "is_async", "match", "name", "source", "text")
+
+    def __init__(self, handler: Callable[..., Any], name: str, source: str | None = None,
+                 detail_type: str | None = None, match: Callable[[Any], bool] | None = None,
+                 text: bool = False, is_async: bool = False) -> None:
+        self.handler, self.name, self.source, self.detail_type = handler, name, source, detail_type
+        self.match, self.text, self.is_async = match, text, is_async
 
     def matches(self, value: Any, is_json: bool) -> bool:
         if not is_json and not self.text:
@@ -83,18 +81,18 @@ class RawRoute:
         return self.match is None or bool(self.match(value))
 
 
-@dataclass(slots=True)
 class Call:
     """A record made ready to run: the target, its arguments, and what the policy needs to know."""
 
-    name: str
-    target: Callable[..., Any]
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    context: Mapping[str, Any] | None = None
-    is_async: bool = False
-    policy: JobPolicy | None = None
-    envelope: wire.Envelope | None = None
+    __slots__ = ("args", "context", "envelope", "is_async", "kwargs", "name", "policy", "target")
+
+    def __init__(self, name: str, target: Callable[..., Any], args: tuple[Any, ...] = (),
+                 kwargs: dict[str, Any] | None = None, context: Mapping[str, Any] | None = None,
+                 is_async: bool = False, policy: JobPolicy | None = None,
+                 envelope: wire.Envelope | None = None) -> None:
+        self.name, self.target, self.args = name, target, args
+        self.kwargs = kwargs if kwargs is not None else {}
+        self.context, self.is_async, self.policy, self.envelope = context, is_async, policy, envelope
 
 
 class Router:
@@ -149,6 +147,7 @@ class Router:
         self.time_margin_ms = time_margin_ms
         self.max_concurrency = max_concurrency
         self.accept = tuple(accept)
+        self._plain = self.accept == ("sqs_lambda",)  # only our envelope: the fast path
         self.aliases = dict(aliases or {})
         self.signing_key = signing_key
         self.jobs: dict[str, Job] = {}
@@ -199,15 +198,15 @@ class Router:
 
     def prepare(self, record: Mapping[str, Any], message_id: str | None = None) -> Call:
         """Decode, route and validate one SQS record. Raises MessageError with the reason."""
-        if "sqs_lambda" in self.accept and self.accept == ("sqs_lambda",):
+        if self._plain:
             decoded = wire.decode(record.get("body"), message_id=message_id)
         else:
             from .compat import decode_any
 
             decoded = decode_any(self, record, message_id)
-        if isinstance(decoded, wire.Envelope):
-            return self.call_for(decoded, message_id)
-        return self.raw_call(decoded, message_id)
+        if decoded.__class__ is wire.Envelope:
+            return self.call_for(decoded, message_id)  # type: ignore[arg-type]
+        return self.raw_call(decoded, message_id)  # type: ignore[arg-type]
 
     def call_for(self, envelope: wire.Envelope, message_id: str | None) -> Call:
         if self.signing_key is not None:
@@ -219,7 +218,7 @@ class Router:
             raise UnknownJobError(f"no job named {envelope.job!r} is registered "
                                   f"(known: {', '.join(sorted(self.jobs)) or 'none'})",
                                   message_id=message_id, job=envelope.job)
-        schema = job.schema
+        schema = job._schema or job.schema
         values = wire.decode_arguments(envelope, schema.decoder, message_id=message_id)
         kwargs = schema.as_kwargs(values)
         if schema.wants_context:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import msgspec.structs
 
 from .envelope import decode_hook
 from .errors import ConfigurationError
@@ -21,23 +21,26 @@ from .errors import ConfigurationError
 CONTEXT_PARAMETER = "context"
 
 
-@dataclass(frozen=True, slots=True)
 class ArgumentSchema:
     """What a job accepts. ``decoder`` validates JSON kwargs into a ``struct`` instance."""
 
-    struct: type[msgspec.Struct]
-    decoder: msgspec.json.Decoder[Any]
-    fields: tuple[str, ...]
-    positional: tuple[str, ...]
-    wants_context: bool
-    accepts_extra: bool
-    is_async: bool
+    __slots__ = ("accepts_extra", "decoder", "fields", "is_async", "positional", "struct", "wants_context")
+
+    def __init__(self, *, struct: type[msgspec.Struct], decoder: Any, fields: tuple[str, ...],
+                 positional: tuple[str, ...], wants_context: bool, accepts_extra: bool, is_async: bool) -> None:
+        self.struct = struct
+        self.decoder = decoder
+        self.fields = fields
+        self.positional = positional
+        self.wants_context = wants_context
+        self.accepts_extra = accepts_extra
+        self.is_async = is_async
 
     def as_kwargs(self, values: Any) -> dict[str, Any]:
         """The decoded struct as keyword arguments for the handler."""
         if self.accepts_extra:
             return dict(values)
-        return {name: getattr(values, name) for name in self.fields}
+        return msgspec.structs.asdict(values)
 
 
 def build_schema(name: str, function: Callable[..., Any]) -> ArgumentSchema:
