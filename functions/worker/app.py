@@ -1,0 +1,66 @@
+"""Worker: processes uploaded files from the jobs queue.
+
+``process_file(file_id)`` reads the file's record from DynamoDB, counts lines and bytes of the S3
+object, and moves its status PENDING -> PROCESSING -> PROCESSED (or FAILED). A file that is not text
+can never succeed: it is rejected straight to the DLQ with the reason, after being marked FAILED.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from sqs_lambda import Reject, Router
+
+router = Router()
+_resources: dict[str, Any] = {}
+
+
+def table() -> Any:
+    """The files table, created on first use (boto3 stays off the import path)."""
+    if "table" not in _resources:
+        import boto3
+
+        _resources["table"] = boto3.resource("dynamodb").Table(os.environ["FILES_TABLE"])
+    return _resources["table"]
+
+
+def s3() -> Any:
+    if "s3" not in _resources:
+        import boto3
+
+        _resources["s3"] = boto3.client("s3")
+    return _resources["s3"]
+
+
+def set_status(file_id: str, status: str, **fields: Any) -> None:
+    values = {"status": status, "updated_at": int(time.time()), **fields}
+    names = {f"#{key}": key for key in values}
+    table().update_item(
+        Key={"file_id": file_id},
+        UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in values),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":{key}": value for key, value in values.items()},
+    )
+
+
+@router.job()
+def process_file(file_id: str) -> None:
+    item = table().get_item(Key={"file_id": file_id}).get("Item")
+    if item is None:
+        raise Reject(f"file {file_id} is not registered")
+    set_status(file_id, "PROCESSING")
+    try:
+        data: bytes = s3().get_object(Bucket=os.environ["FILES_BUCKET"], Key=item["s3_key"])["Body"].read()
+    except s3().exceptions.NoSuchKey:
+        set_status(file_id, "FAILED", reason="the S3 object is missing")
+        raise Reject(f"file {file_id}: s3://{os.environ['FILES_BUCKET']}/{item['s3_key']} is missing") from None
+    if b"\x00" in data:
+        set_status(file_id, "FAILED", reason="not a text file")
+        raise Reject(f"file {file_id} is not a text file (it contains NUL bytes)")
+    lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    set_status(file_id, "PROCESSED", lines_count=lines, file_size=len(data))
+
+
+lambda_handler = router.lambda_handler

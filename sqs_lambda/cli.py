@@ -1,0 +1,396 @@
+"""The ``sqs-lambda`` command: thin wrappers over :mod:`ops`, :mod:`validate` and :mod:`local`.
+
+Errors print as one line a person understands (``--debug`` shows the traceback); the exit code is 1
+for a failed check or a timeout and 2 for an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Run SQS jobs on AWS Lambda: local runtime, template doctor and queue operations.")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+STATE = {"debug": False}
+
+LocalFlag = Annotated[bool, typer.Option("--local", help="Use the local runtime running in this directory.")]
+EndpointFlag = Annotated[str | None, typer.Option("--endpoint-url", help="Any SQS-compatible endpoint.")]
+AwsFlag = Annotated[bool, typer.Option("--aws", help="Use AWS even though a local runtime runs here.")]
+StageFlag = Annotated[str | None, typer.Option("--stage", help="Queue-name prefix (default: $SQS_LAMBDA_STAGE).")]
+
+
+@app.callback()
+def main_options(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    STATE["debug"] = debug
+
+
+def _target(local: bool, endpoint_url: str | None, use_aws: bool, stage: str | None) -> Any:
+    from .target import choose
+
+    target = choose(local=local, endpoint_url=endpoint_url, use_aws=use_aws, stage=stage)
+    err.print(f"target: {target.describe()}", style="dim")
+    return target
+
+
+def _queues(target: Any, names: list[str]) -> list[str]:
+    from . import ops
+    from .target import queue_url
+
+    if names:
+        return [queue_url(target, name) for name in names]
+    if target.kind == "local":
+        return [url for logical, url in target.state["queues"].items() if logical not in target.state["dlqs"]]
+    return [url for url in ops.list_queues(f"{target.stage}-" if target.stage else "")
+            if not url.rstrip("/").split("/")[-1].removesuffix(".fifo").endswith("-dlq")]
+
+
+# -- the local runtime -----------------------------------------------------------------------------
+
+
+@app.command()
+def local(
+    template: Annotated[Path, typer.Option(help="The SAM template to run.")] = Path("template.yaml"),
+    endpoint_url: EndpointFlag = None,
+    stage: Annotated[str | None, typer.Option(help="Overrides the template's Stage parameter.")] = None,
+    demo: Annotated[bool, typer.Option(help="Enqueue the example app's sample work.")] = False,
+    until_idle: Annotated[bool, typer.Option(help="Exit 0 once only DLQs hold messages.")] = False,
+    fire_schedules: Annotated[bool, typer.Option(help="Fire every scheduled rule once at start.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable events, one per line.")] = False,
+    timeout: Annotated[float, typer.Option(help="With --until-idle: give up (exit 1) after this long.")] = 300,
+    parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
+) -> None:
+    """Run the template here: an embedded SQS endpoint, its queues, functions, triggers and schedules."""
+    from .local import demo as demo_module
+    from .local.display import Display
+    from .local.runtime import LocalRuntime, RuntimeOptions
+
+    parameters = dict(item.split("=", 1) for item in (parameter or []))
+    display = Display(json_output=json_output)
+    runtime = LocalRuntime(RuntimeOptions(template=template, endpoint_url=endpoint_url, stage=stage,
+                                          fire_schedules=fire_schedules or demo, parameters=parameters),
+                           on_event=display.event)
+    stopping = {"signal": False}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stopping["signal"] = True
+        runtime._stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    idle = True
+    sent: dict[str, Any] = {}
+    try:
+        runtime.start()
+        if demo:
+            missing = demo_module.missing(runtime)
+            if missing:
+                raise typer.BadParameter(f"--demo needs the example template (missing: {', '.join(missing)})")
+            sent = demo_module.enqueue(runtime)
+            display.event("info", {"message": f"demo: enqueued {len(sent['jobs'])} files and "
+                                                 f"{sum(map(len, sent['orders'].values()))} order events"})
+        runtime.run_background()
+        display.start_live(runtime)
+        if until_idle:
+            idle = runtime.run_until_idle(timeout=timeout)
+        else:
+            if not json_output:
+                err.print("running; Ctrl-C stops (in-flight invocations finish first)", style="dim")
+            runtime._stop.wait()
+    finally:
+        display.stop_live()
+        extra = demo_module.outcome(runtime) if demo and runtime.template is not None and sent else None
+        if runtime.template is not None:
+            display.summary(runtime, extra)
+        runtime.stop()
+    if until_idle and not idle and not stopping["signal"]:
+        err.print(f"not idle after {timeout:g}s")
+        raise typer.Exit(1)
+
+
+# -- the template doctor ---------------------------------------------------------------------------
+
+
+@app.command()
+def validate(template: Annotated[Path, typer.Argument()] = Path("template.yaml"),
+             parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
+             ) -> None:
+    """Translate the SAM template, lint it with cfn-lint, and check the SQS/Lambda rules."""
+    from .validate import validate as run
+
+    findings = run(template, parameters=dict(item.split("=", 1) for item in (parameter or [])))
+    for finding in findings:
+        style = "red" if finding.severity == "error" else "yellow"
+        out.print(f"[{style}]{finding.severity.upper():7}[/] {finding.resource}: {finding.message}. "
+                  f"[dim]Fix: {finding.fix} ({finding.rule})[/]")
+    errors = sum(f.severity == "error" for f in findings)
+    out.print(f"{template}: {errors} error(s), {len(findings) - errors} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+# -- operations ------------------------------------------------------------------------------------
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
+
+
+@app.command()
+def status(queues: Annotated[list[str] | None, typer.Argument()] = None,
+           watch: Annotated[bool, typer.Option(help="Refresh every 2 seconds.")] = False,
+           local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
+           stage: StageFlag = None) -> None:
+    """Visible / in flight / delayed counts, the DLQ depth, and the oldest message's age."""
+    from . import ops
+
+    target = _target(local, endpoint_url, aws, stage)
+    urls = _queues(target, list(queues or []))
+
+    def render() -> Table:
+        table = Table()
+        for column in ("queue", "visible", "in flight", "delayed", "DLQ", "oldest"):
+            table.add_column(column, justify="left" if column == "queue" else "right")
+        for row in ops.status(urls, with_age=target.kind == "aws"):
+            dlq = f"{row.dlq_depth} ({row.dlq_name})" if row.dlq_name else "-"
+            table.add_row(row.name, str(row.visible), str(row.in_flight), str(row.delayed), dlq,
+                          _age(row.oldest_age))
+        return table
+
+    if not watch:
+        out.print(render())
+        return
+    from rich.live import Live
+
+    with Live(render(), console=out, refresh_per_second=1) as live:
+        try:
+            while True:
+                import time
+
+                time.sleep(2)
+                live.update(render())
+        except KeyboardInterrupt:
+            pass
+
+
+def _router_for(target: Any, url: str) -> Any:
+    """The router whose function consumes ``url`` in the local template, for argument validation."""
+    if target.kind != "local":
+        return None
+    try:
+        from .template import load
+
+        template = load(target.state["template"], parameters={"Stage": target.stage} if target.stage else None)
+        logical = next((k for k, v in target.state["queues"].items() if v == url), None)
+        for resource in template.of_type("AWS::Lambda::EventSourceMapping").values():
+            properties = resource.get("Properties", {})
+            if template.logical_id_of(properties.get("EventSourceArn")) == logical:
+                function = template.logical_id_of(properties.get("FunctionName"))
+                from .local.functions import _import_handler
+
+                handler = _import_handler(
+                    str(function), Path(template.code_uris[str(function)]),
+                    str(template.properties(str(function)).get("Handler", "app.lambda_handler")))
+                return getattr(getattr(handler, "__wrapped__", handler), "__self__", None)
+    except Exception:
+        return None
+    return None
+
+
+def _send_queue(target: Any, queue: str | None) -> str:
+    from .target import queue_url
+
+    if queue:
+        return queue_url(target, queue)
+    if target.kind == "local" and "JobsQueue" in target.state["queues"]:
+        return str(target.state["queues"]["JobsQueue"])
+    if os.environ.get("SQS_LAMBDA_QUEUE_URL"):
+        return os.environ["SQS_LAMBDA_QUEUE_URL"]
+    raise typer.BadParameter("which queue? pass --queue")
+
+
+@app.command()
+def send(job: str, kwargs: Annotated[str, typer.Option(help="Keyword arguments as a JSON object.")] = "{}",
+         queue: Annotated[str | None, typer.Option(help="Queue name, URL or (locally) logical id.")] = None,
+         delay: Annotated[float | None, typer.Option(help="Seconds (over 900: delivered in hops).")] = None,
+         group: Annotated[str | None, typer.Option(help="FIFO MessageGroupId.")] = None,
+         local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
+         stage: StageFlag = None) -> None:
+    """Enqueue a job through the producer client (same validation); prints the MessageId."""
+    from .producer import Producer
+
+    arguments = json.loads(kwargs)
+    if not isinstance(arguments, dict):
+        raise typer.BadParameter("--kwargs must be a JSON object")
+    target = _target(local, endpoint_url, aws, stage)
+    url = _send_queue(target, queue)
+    producer = Producer(url, router=_router_for(target, url))
+    out.print(producer.enqueue(job, arguments, delay=delay, group_id=group))
+
+
+@app.command("send-raw")
+def send_raw(body: str, queue: Annotated[str | None, typer.Option()] = None,
+             delay: Annotated[float | None, typer.Option()] = None,
+             group: Annotated[str | None, typer.Option()] = None,
+             local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
+             stage: StageFlag = None) -> None:
+    """Send a raw body (no envelope); prints the MessageId."""
+    from .producer import Producer
+
+    target = _target(local, endpoint_url, aws, stage)
+    out.print(Producer(_send_queue(target, queue)).send_raw(body, delay=delay, group_id=group))
+
+
+@app.command()
+def peek(queue: str, n: Annotated[int, typer.Option("-n", help="How many messages.")] = 10,
+         local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
+         stage: StageFlag = None) -> None:
+    """Show messages without consuming them (SQS still counts the receive)."""
+    from . import ops
+    from .target import queue_url
+
+    target = _target(local, endpoint_url, aws, stage)
+    messages = ops.peek(queue_url(target, queue), n)
+    for message in messages:
+        out.print_json(json.dumps(message, default=str))
+    err.print(f"{len(messages)} message(s)", style="dim")
+
+
+@app.command()
+def redrive(dlq: str, to: Annotated[str | None, typer.Option("--to", help="Destination (default: the source).")] = None,
+            rate: Annotated[int | None, typer.Option(help="Messages per second at most.")] = None,
+            dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+            in_place: Annotated[bool, typer.Option("--in-place", help="Run them through the source's "
+                                                   "handler instead of moving them.")] = False,
+            local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
+            stage: StageFlag = None) -> None:
+    """Move a DLQ's messages back to their source queue (or run them in place)."""
+    from rich.progress import Progress
+
+    from . import ops
+    from .target import queue_url
+
+    target = _target(local, endpoint_url, aws, stage)
+    dlq_url = queue_url(target, dlq)
+    destination = queue_url(target, to) if to else ops.source_of(dlq_url, _all_queues(target))
+    if destination is None:
+        raise typer.BadParameter("no queue redrives to this DLQ here: pass --to")
+    total = sum(ops.counts(dlq_url))
+    if in_place:
+        router = _router_for(target, destination)
+        if router is None:
+            raise typer.BadParameter("--in-place needs the local runtime's template to find the handler")
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("running in place", total=total or None)
+            ok, failed = ops.redrive_in_place(dlq_url, router.lambda_handler,
+                                              progress=lambda n: progress.advance(task, n))
+        out.print(f"{ok} succeeded and left the DLQ; {failed} failed and stay in it")
+        return
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("redriving", total=total or None)
+        result = ops.redrive(dlq_url, destination, rate=rate, dry_run=dry_run,
+                             progress=lambda n: progress.advance(task, n))
+    verb = "would move" if dry_run else "moved"
+    out.print(f"{verb} {result.moved} message(s) to {destination} ({result.method})")
+
+
+def _all_queues(target: Any) -> list[str]:
+    from . import ops
+
+    if target.kind == "local":
+        return list(target.state["queues"].values())
+    return ops.list_queues(f"{target.stage}-" if target.stage else "")
+
+
+@app.command()
+def purge(queues: list[str], yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+          force: Annotated[bool, typer.Option("--force", help="Allow names outside the stage prefix.")] = False,
+          local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
+          stage: StageFlag = None) -> None:
+    """Delete every message in the queues (asks first)."""
+    from . import ops
+    from .target import queue_url
+
+    target = _target(local, endpoint_url, aws, stage)
+    urls = [queue_url(target, name) for name in queues]
+    for url in urls:
+        name = url.rstrip("/").split("/")[-1]
+        if not force and not (target.stage and name.startswith(f"{target.stage}-")):
+            raise typer.BadParameter(f"{name} does not start with the stage prefix "
+                                     f"'{target.stage or '(no stage set)'}-'; pass --force to purge it anyway")
+    if not yes and not typer.confirm(f"purge {len(urls)} queue(s) on {target.describe()}?"):
+        raise typer.Exit(1)
+    for url in urls:
+        ops.purge(url)
+        out.print(f"purged {url}")
+
+
+@app.command()
+def wait(queues: list[str], timeout: Annotated[float, typer.Option(help="Seconds.")] = 60,
+         local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
+         stage: StageFlag = None) -> None:
+    """Wait until the queues are empty; exit 1 on timeout."""
+    from . import ops
+
+    target = _target(local, endpoint_url, aws, stage)
+    if not ops.wait(_queues(target, queues), timeout=timeout):
+        err.print(f"still not empty after {timeout:g}s")
+        raise typer.Exit(1)
+    out.print("empty")
+
+
+def explain(error: BaseException) -> str:
+    """One line for a person."""
+    from .errors import SqsLambdaError
+
+    name = type(error).__name__
+    if isinstance(error, SqsLambdaError):
+        return str(error)
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return "no AWS credentials found: configure them (aws configure), or use --local / --endpoint-url"
+    if name in ("EndpointConnectionError", "ConnectionRefusedError", "ConnectTimeoutError"):
+        return f"cannot reach the endpoint: {error}"
+    if name == "NoRegionError":
+        return "no AWS region set: export AWS_REGION (or use --local)"
+    if name == "ClientError":
+        code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+        if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
+            return "queue not found"
+        return f"AWS said {code}: {getattr(error, 'response', {}).get('Error', {}).get('Message', error)}"
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON: {error}"
+    return f"{name}: {error}"
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as error:
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        if STATE["debug"] or "--debug" in sys.argv:
+            raise
+        err.print(f"error: {explain(error)}", markup=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

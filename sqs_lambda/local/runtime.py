@@ -1,0 +1,249 @@
+"""``sqs-lambda local``: run a whole SAM template on this machine.
+
+The runtime starts (or connects to) an SQS endpoint, creates the template's resources, imports its
+functions, and runs one :class:`Trigger` per SQS event source mapping and one timer per scheduled rule.
+Functions are invoked through their real ``lambda_handler`` with a Lambda-shaped event and context: the
+same code path as in AWS. A state file (``.sqs-lambda/local.json``) lets other commands find it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import aws
+from ..engine import LOCAL_CREDENTIALS, EmbeddedEngine
+from ..errors import ConfigurationError
+from ..template import Template, load
+from . import environ
+from .functions import LocalFunction, load_functions
+from .resources import LocalResources, create
+from .schedule import Schedule, ScheduledTarget
+from .trigger import FilterCriteria, Trigger, TriggerConfig
+
+STATE_DIR = ".sqs-lambda"
+STATE_FILE = "local.json"
+
+
+@dataclass
+class RuntimeOptions:
+    template: Path = Path("template.yaml")
+    endpoint_url: str | None = None
+    stage: str | None = None
+    fire_schedules: bool = False
+    state_dir: Path = Path(STATE_DIR)
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def state_path(directory: Path | str = STATE_DIR) -> Path:
+    return Path(directory) / STATE_FILE
+
+
+def read_state(directory: Path | str = STATE_DIR) -> dict[str, Any] | None:
+    """The running local runtime's state, or None when there is none (or it is gone)."""
+    path = state_path(directory)
+    if not path.exists():
+        return None
+    try:
+        state = dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+    pid = int(state.get("pid", 0))
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return state
+
+
+class LocalRuntime:
+    """Everything ``sqs-lambda local`` runs; ``start()``, then ``run_until(...)`` or ``stop()``."""
+
+    def __init__(self, options: RuntimeOptions, on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        self.options = options
+        self.on_event = on_event or (lambda kind, data: None)
+        self.engine: EmbeddedEngine | None = None
+        self.endpoint = options.endpoint_url or ""
+        self.template: Template | None = None
+        self.resources = LocalResources()
+        self.functions: dict[str, LocalFunction] = {}
+        self.triggers: dict[str, Trigger] = {}
+        self.schedules: list[ScheduledTarget] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.started_at = time.monotonic()
+
+    # -- start-up -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.options.endpoint_url and "amazonaws.com" in self.options.endpoint_url:
+            raise ConfigurationError("sqs-lambda local never runs against AWS itself: give a local endpoint")
+        parameters = dict(self.options.parameters)
+        if self.options.stage:
+            parameters["Stage"] = self.options.stage
+        template = load(self.options.template, parameters=parameters)
+        if "Stage" not in template.parameters and self.options.stage:
+            template.parameters["Stage"] = self.options.stage
+        self.template = template
+        if not self.endpoint:
+            self.engine = EmbeddedEngine()
+            self.endpoint = self.engine.start()
+        self.on_event("engine", {"url": self.endpoint, "embedded": self.engine is not None})
+        for key, value in LOCAL_CREDENTIALS.items():
+            if self.engine is not None or key not in os.environ:  # an external engine may want its own
+                os.environ[key] = value
+        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB"):
+            os.environ[name] = self.endpoint
+        aws.reset()
+        self.resources = create(template, lambda service: aws.client(service))
+        self.on_event("resources", {"queues": {k: self.resources.queue_name(k) for k in self.resources.queue_urls},
+                                    "buckets": self.resources.buckets, "tables": self.resources.tables})
+        self.functions = load_functions(template, self.resources.names())
+        self._build_triggers()
+        self._build_schedules()
+        self._write_state()
+
+    def _build_triggers(self) -> None:
+        assert self.template is not None
+        template = self.template
+        for name, resource in template.of_type("AWS::Lambda::EventSourceMapping").items():
+            properties = resource.get("Properties", {})
+            queue = template.logical_id_of(properties.get("EventSourceArn"))
+            function = template.logical_id_of(properties.get("FunctionName"))
+            if queue not in self.resources.queue_urls or function not in self.functions:
+                self.on_event("warning", {"message": f"{name}: not an SQS mapping of a local function; skipped"})
+                continue
+            if str(template.resolve(properties.get("Enabled", True))).lower() == "false":
+                continue
+            scaling = template.resolve(properties.get("ScalingConfig")) or {}
+            filters = (template.resolve(properties.get("FilterCriteria")) or {}).get("Filters") or []
+            config = TriggerConfig(
+                name=name, queue_url=self.resources.queue_urls[queue], queue_arn=self.resources.queue_arns[queue],
+                batch_size=int(template.resolve(properties.get("BatchSize")) or 10),
+                window_seconds=float(template.resolve(properties.get("MaximumBatchingWindowInSeconds")) or 0),
+                timeout_seconds=self.functions[function].timeout,
+                max_concurrency=int(scaling.get("MaximumConcurrency") or 2),
+                filters=FilterCriteria([f["Pattern"] for f in filters if isinstance(f, dict) and "Pattern" in f]),
+                function_name=self.functions[function].name)
+            self.triggers[name] = Trigger(config, self.functions[function].handler, aws.client("sqs"), self.on_event)
+
+    def _build_schedules(self) -> None:
+        assert self.template is not None
+        template = self.template
+        arns = {arn: logical for logical, arn in self.resources.queue_arns.items()}
+        for logical, resource in template.of_type("AWS::Events::Rule").items():
+            properties = resource.get("Properties", {})
+            expression = template.resolve(properties.get("ScheduleExpression"))
+            if not expression or str(template.resolve(properties.get("State", "ENABLED"))) == "DISABLED":
+                continue
+            for target in properties.get("Targets", []) or []:
+                queue = template.logical_id_of(target.get("Arn")) or arns.get(str(template.resolve(target.get("Arn"))))
+                if queue not in self.resources.queue_urls:
+                    continue
+                group = ((template.resolve(target.get("SqsParameters")) or {}).get("MessageGroupId"))
+                rule_name = template.physical_name(logical) or logical
+                self.schedules.append(ScheduledTarget(
+                    rule=rule_name, rule_arn=str(template.attribute(logical, "Arn")),
+                    schedule=Schedule(str(expression)), queue_url=self.resources.queue_urls[queue],
+                    input=template.resolve(target.get("Input")), group_id=group, region=template.region))
+
+    def _write_state(self) -> None:
+        assert self.template is not None
+        state = {
+            "pid": os.getpid(), "endpoint_url": self.endpoint, "stage": self.template.parameters.get("Stage"),
+            "template": str(self.options.template.resolve()), "queues": self.resources.queue_urls,
+            "dlqs": sorted(self.resources.dlqs), "region": self.template.region,
+            "started_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        state_path(self.options.state_dir).write_text(json.dumps(state, indent=2))
+
+    # -- running ------------------------------------------------------------------------------------
+
+    def run_background(self) -> None:
+        """Start the pollers and the scheduler in threads."""
+        for trigger in self.triggers.values():
+            thread = threading.Thread(target=trigger.run, args=(self._stop,), daemon=True,
+                                      name=f"poll-{trigger.config.name}")
+            thread.start()
+            self._threads.append(thread)
+        if self.schedules:
+            thread = threading.Thread(target=self._schedule_loop, daemon=True, name="schedules")
+            thread.start()
+            self._threads.append(thread)
+
+    def _schedule_loop(self) -> None:
+        sqs = aws.client("sqs")
+        now = dt.datetime.now(dt.UTC)
+        for target in self.schedules:
+            if self.options.fire_schedules:
+                target.fire(sqs, now)
+                self.on_event("schedule", {"rule": target.rule, "fired": target.fired})
+            target.next_at = target.schedule.next_after(now)
+        while not self._stop.wait(0.5):
+            now = dt.datetime.now(dt.UTC)
+            for target in self.schedules:
+                if now >= target.next_at:
+                    try:
+                        target.fire(sqs, now)
+                        self.on_event("schedule", {"rule": target.rule, "fired": target.fired})
+                    except Exception as error:
+                        self.on_event("error", {"rule": target.rule, "error": str(error)})
+                    target.next_at = target.schedule.next_after(now)
+
+    def queue_counts(self) -> dict[str, dict[str, int]]:
+        """Visible / in flight / delayed per queue (by local name)."""
+        sqs = aws.client("sqs")
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed"]
+        counts = {}
+        for logical, url in self.resources.queue_urls.items():
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+            counts[logical] = {"visible": int(attributes.get(names[0], 0)),
+                               "in_flight": int(attributes.get(names[1], 0)),
+                               "delayed": int(attributes.get(names[2], 0))}
+        return counts
+
+    def is_idle(self) -> bool:
+        """Every source queue is empty (DLQs may hold messages) and nothing is being invoked."""
+        for logical, counts in self.queue_counts().items():
+            if logical not in self.resources.dlqs and sum(counts.values()):
+                return False
+        return True
+
+    def run_until_idle(self, timeout: float = 300.0, settle: float = 1.5) -> bool:
+        """Wait until idle for ``settle`` seconds in a row; False on timeout."""
+        deadline = time.monotonic() + timeout
+        idle_since: float | None = None
+        while time.monotonic() < deadline and not self._stop.is_set():
+            if self.is_idle():
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= settle:
+                    return True
+            else:
+                idle_since = None
+            time.sleep(0.3)
+        return False
+
+    def stop(self) -> None:
+        """Stop polling; in-flight invocations finish (their records are deleted only if they succeeded)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=max((t.config.timeout_seconds for t in self.triggers.values()), default=3) + 5)
+        path = state_path(self.options.state_dir)
+        try:
+            if json.loads(path.read_text()).get("pid") == os.getpid():
+                path.unlink()
+        except (OSError, ValueError):
+            pass
+        if self.engine is not None:
+            self.engine.stop()
+            self.engine = None
+        environ.uninstall()

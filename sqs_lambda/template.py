@@ -1,0 +1,260 @@
+"""Reading a SAM template: load it (intrinsic tags included), translate it offline to CloudFormation,
+and resolve the values our tools need (queues, mappings, functions, rules).
+
+Used by ``sqs-lambda validate`` and ``sqs-lambda local``. The translation follows AWS's own
+translator (``aws-sam-translator``) with an offline boto3 session and an empty managed-policy map;
+local ``CodeUri`` values are replaced by an ``s3://`` placeholder first and kept aside.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigurationError
+
+PLACEHOLDER_CODE = "s3://sqs-lambda-placeholder/code.zip"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class Template:
+    """A SAM template, its CloudFormation translation, and where its functions' code lives."""
+
+    path: Path
+    sam: dict[str, Any]
+    cfn: dict[str, Any]
+    parameters: dict[str, Any]
+    code_uris: dict[str, str] = field(default_factory=dict)
+    region: str = "us-east-1"
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return dict(self.cfn.get("Resources", {}))
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {name: r for name, r in self.resources.items() if r.get("Type") == kind}
+
+    def properties(self, name: str) -> dict[str, Any]:
+        return dict(self.resources.get(name, {}).get("Properties", {}) or {})
+
+    # -- values ------------------------------------------------------------------------------------
+
+    def resolve(self, value: Any, names: dict[str, str] | None = None) -> Any:
+        """Resolve Ref/Sub/GetAtt/Join/If as far as can be done offline.
+
+        ``names`` maps logical ids to the physical values to use for a bare ``Ref`` (e.g. queue URLs).
+        Unresolvable values come back as None.
+        """
+        if isinstance(value, dict) and len(value) == 1:
+            (key, argument), = value.items()
+            if key == "Ref":
+                return self._ref(argument, names)
+            if key == "Fn::Sub":
+                return self._sub(argument, names)
+            if key == "Fn::GetAtt":
+                resource, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self.attribute(resource, attribute, names)
+            if key == "Fn::Join":
+                parts = [self.resolve(p, names) for p in argument[1]]
+                return None if any(p is None for p in parts) else str(argument[0]).join(map(str, parts))
+            if key == "Fn::If":
+                condition, yes, no = argument
+                return self.resolve(yes if self.condition(condition) else no, names)
+            if key == "Fn::Select":
+                index, items = argument
+                items = self.resolve(items, names)
+                return items[int(index)] if isinstance(items, list) else None
+            if key == "Fn::Split":
+                text = self.resolve(argument[1], names)
+                return text.split(argument[0]) if isinstance(text, str) else None
+            if key.startswith("Fn::"):
+                return None
+        if isinstance(value, list):
+            return [self.resolve(v, names) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve(v, names) for k, v in value.items()}
+        return value
+
+    def _pseudo(self, name: str) -> str | None:
+        return {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+                "AWS::StackName": f"sqs-lambda-{self.parameters.get('Stage', 'local')}",
+                "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None}.get(name)
+
+    def _ref(self, name: str, names: dict[str, str] | None) -> Any:
+        if name in self.parameters:
+            return self.parameters[name]
+        if name.startswith("AWS::"):
+            return self._pseudo(name)
+        if names and name in names:
+            return names[name]
+        resource = self.resources.get(name)
+        if resource is None:
+            return None
+        return self.physical_name(name)
+
+    def _sub(self, argument: Any, names: dict[str, str] | None) -> str | None:
+        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+        import re
+
+        def replace(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token in variables:
+                value = self.resolve(variables[token], names)
+            elif "." in token:
+                resource, attribute = token.split(".", 1)
+                value = self.attribute(resource, attribute, names)
+            else:
+                value = self._ref(token, names)
+            if value is None:
+                raise LookupError(token)
+            return str(value)
+
+        try:
+            return re.sub(r"\$\{([^!}][^}]*)\}", replace, text)
+        except LookupError:
+            return None
+
+    def condition(self, name: str) -> bool:
+        spec = self.cfn.get("Conditions", {}).get(name)
+        return bool(self._evaluate(spec))
+
+    def _evaluate(self, spec: Any) -> Any:
+        if isinstance(spec, dict) and len(spec) == 1:
+            (key, argument), = spec.items()
+            if key == "Fn::Equals":
+                return self._evaluate(argument[0]) == self._evaluate(argument[1])
+            if key == "Fn::Not":
+                return not self._evaluate(argument[0])
+            if key == "Fn::And":
+                return all(self._evaluate(a) for a in argument)
+            if key == "Fn::Or":
+                return any(self._evaluate(a) for a in argument)
+            if key == "Condition":
+                return self.condition(argument)
+        return self.resolve(spec)
+
+    def physical_name(self, name: str) -> str | None:
+        """The name a resource gets (its name property, resolved) or None if CloudFormation would pick it."""
+        resource = self.resources.get(name, {})
+        properties = resource.get("Properties", {}) or {}
+        key = {"AWS::SQS::Queue": "QueueName", "AWS::S3::Bucket": "BucketName",
+               "AWS::DynamoDB::Table": "TableName", "AWS::Lambda::Function": "FunctionName",
+               "AWS::SNS::Topic": "TopicName", "AWS::Events::Rule": "Name"}.get(resource.get("Type", ""))
+        if key and key in properties:
+            value = self.resolve(properties[key])
+            return str(value) if value is not None else None
+        return None
+
+    def attribute(self, name: str, attribute: str, names: dict[str, str] | None = None) -> Any:
+        kind = self.resources.get(name, {}).get("Type")
+        physical = self.physical_name(name) or name
+        if kind == "AWS::SQS::Queue":
+            if attribute == "Arn":
+                return f"arn:aws:sqs:{self.region}:{ACCOUNT}:{physical}"
+            if attribute == "QueueName":
+                return physical
+            if attribute == "QueueUrl":
+                return (names or {}).get(name)
+        if kind == "AWS::Events::Rule" and attribute == "Arn":
+            return f"arn:aws:events:{self.region}:{ACCOUNT}:rule/{physical}"
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{physical}"
+        if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
+            return f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{physical}"
+        return None
+
+    def logical_id_of(self, value: Any) -> str | None:
+        """The logical id a Ref/GetAtt points to (e.g. an EventSourceArn), if any."""
+        if isinstance(value, dict):
+            if "Ref" in value:
+                return str(value["Ref"])
+            if "Fn::GetAtt" in value:
+                argument = value["Fn::GetAtt"]
+                return str(argument[0] if isinstance(argument, list) else argument.split(".")[0])
+        if isinstance(value, str) and value.startswith("arn:aws:sqs:"):
+            name = value.rsplit(":", 1)[-1]
+            for logical, _ in self.of_type("AWS::SQS::Queue").items():
+                if self.physical_name(logical) == name:
+                    return logical
+        return None
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    from cfnlint.decode import decode_str
+
+    template, matches = decode_str(path.read_text())
+    if matches or not isinstance(template, dict):
+        problems = "; ".join(str(m.message) for m in matches) or "not a mapping"
+        raise ConfigurationError(f"{path}: cannot read the template: {problems}")
+    return _plain(template)
+
+
+def _plain(value: Any) -> Any:
+    """cfn-lint's node types as plain dicts, lists and strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def parameter_values(sam: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    values = {name: spec.get("Default") for name, spec in (sam.get("Parameters") or {}).items()}
+    values.update(overrides or {})
+    missing = [name for name, value in values.items() if value is None]
+    if missing:
+        raise ConfigurationError(f"parameters without a default need a value: {', '.join(missing)}")
+    return values
+
+
+def load(path: str | Path, *, parameters: dict[str, Any] | None = None, region: str = "us-east-1") -> Template:
+    """Load and translate a SAM template offline."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigurationError(f"{path}: no such template")
+    sam = _load_yaml(path)
+    values = parameter_values(sam, parameters)
+    prepared = copy.deepcopy(sam)
+    code_uris: dict[str, str] = {}
+    globals_code = ((prepared.get("Globals") or {}).get("Function") or {}).get("CodeUri")
+    for name, resource in (prepared.get("Resources") or {}).items():
+        kind = resource.get("Type")
+        properties = resource.setdefault("Properties", {}) or {}
+        key = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}.get(kind)
+        if key is None:
+            continue
+        uri = properties.get(key, globals_code if kind == "AWS::Serverless::Function" else None)
+        if isinstance(uri, str) and not uri.startswith("s3://"):
+            code_uris[name] = str((path.parent / uri).resolve())
+            properties[key] = PLACEHOLDER_CODE
+        elif uri is None and kind == "AWS::Serverless::Function" and "InlineCode" not in properties:
+            code_uris[name] = str(path.parent.resolve())
+            properties[key] = PLACEHOLDER_CODE
+    if (prepared.get("Globals") or {}).get("Function", {}).get("CodeUri"):
+        prepared["Globals"]["Function"]["CodeUri"] = PLACEHOLDER_CODE
+    cfn = translate(prepared, values, region)
+    return Template(path=path, sam=sam, cfn=cfn, parameters=values, code_uris=code_uris, region=region)
+
+
+def translate(sam: dict[str, Any], parameters: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    """SAM → CloudFormation with aws-sam-translator, offline."""
+    if "AWS::Serverless-2016-10-31" not in str(sam.get("Transform", "")):
+        return sam
+    import boto3
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    translator = Translator(managed_policy_map={}, sam_parser=Parser(),
+                            boto_session=boto3.session.Session(region_name=region))
+    try:
+        return dict(translator.translate(sam_template=sam, parameter_values=dict(parameters),
+                                         get_managed_policy_map=lambda: {}))
+    except InvalidDocumentException as error:
+        causes = "; ".join(str(cause) for cause in error.causes)
+        raise ConfigurationError(f"SAM cannot translate this template: {causes}") from None
