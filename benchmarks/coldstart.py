@@ -17,13 +17,12 @@ import json
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import median, table  # noqa: E402
+from _stats import median, table
 
-OURS = '''
+OURS = """
 from sqs_lambda import Router
 
 router = Router()
@@ -40,9 +39,9 @@ def send_email(to: str, subject: str, body: str = "") -> None:
 
 
 lambda_handler = router.lambda_handler
-'''
+"""
 
-POWERTOOLS = '''
+POWERTOOLS = """
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -66,9 +65,9 @@ def record_handler(record):
 
 def lambda_handler(event, context):
     return process_partial_response(event=event, record_handler=record_handler, processor=processor)
-'''
+"""
 
-RUNNER = '''
+RUNNER = """
 import json, sys, time
 started = time.perf_counter()
 import {module} as function
@@ -77,7 +76,7 @@ response = function.lambda_handler(event, None)
 assert response == {{"batchItemFailures": []}}, response
 if {check_boto3}:
     assert "boto3" not in sys.modules, "boto3 was imported"
-'''
+"""
 
 
 def main() -> None:
@@ -92,10 +91,16 @@ def main() -> None:
     event_path = workdir / "event.json"
     event_path.write_text(json.dumps(sqs_event(*[("process_file", {"file_id": str(i)}) for i in range(10)])))
     commands = {
-        "sqs-lambda function": [sys.executable, "-c", RUNNER.format(module="ours_fn", event=str(event_path),
-                                                                    check_boto3=True)],
-        "powertools function": [sys.executable, "-c", RUNNER.format(module="powertools_fn",
-                                                                    event=str(event_path), check_boto3=False)],
+        "sqs-lambda function": [
+            sys.executable,
+            "-c",
+            RUNNER.format(module="ours_fn", event=str(event_path), check_boto3=True),
+        ],
+        "powertools function": [
+            sys.executable,
+            "-c",
+            RUNNER.format(module="powertools_fn", event=str(event_path), check_boto3=False),
+        ],
         "python -c pass": [sys.executable, "-c", "pass"],
     }
     import compileall
@@ -117,13 +122,22 @@ def main() -> None:
             if round_number >= 2:  # the first rounds write .pyc files and warm the page cache
                 samples[name].append(time.perf_counter() - started)
     medians = {name: median(times) for name, times in samples.items()}
-    print(table(f"cold start: fresh process, import + first 10-record batch, {options.rounds} rounds", "ms",
-                medians, "powertools function", scale=1e3))
+    print(
+        table(
+            f"cold start: fresh process, import + first 10-record batch, {options.rounds} rounds",
+            "ms",
+            medians,
+            "powertools function",
+            scale=1e3,
+        )
+    )
     ratio = medians["sqs-lambda function"] / medians["powertools function"]
     print(f"\nsqs-lambda / powertools = {ratio:.2f} (target <= 1.1); boto3 not imported: asserted")
-    print(textwrap.dedent(f"""
-        over the bare interpreter: sqs-lambda +{(medians['sqs-lambda function'] - medians['python -c pass']) * 1e3:.1f} ms,
-        powertools +{(medians['powertools function'] - medians['python -c pass']) * 1e3:.1f} ms""").strip())
+    bare = medians["python -c pass"]
+    print(
+        f"over the bare interpreter: sqs-lambda +{(medians['sqs-lambda function'] - bare) * 1e3:.1f} ms, "
+        f"powertools +{(medians['powertools function'] - bare) * 1e3:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

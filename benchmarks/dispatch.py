@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import median, repeat, table  # noqa: E402
+from _stats import median, repeat, table
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response  # noqa: E402
-
-from sqs_lambda import Router  # noqa: E402
-from sqs_lambda.testing import sqs_event  # noqa: E402
+from sqs_lambda import Router
+from sqs_lambda.testing import sqs_event
 
 router = Router()
 
@@ -78,8 +77,15 @@ def main() -> None:
         for name, run in variants.items():
             samples[name] += repeat(run, 1)
     per_record = {name: median(times) / options.records for name, times in samples.items()}
-    print(table(f"dispatch: {options.records} records, {options.rounds} rounds", "µs/record", per_record,
-                "powertools BatchProcessor", scale=1e6))
+    print(
+        table(
+            f"dispatch: {options.records} records, {options.rounds} rounds",
+            "µs/record",
+            per_record,
+            "powertools BatchProcessor",
+            scale=1e6,
+        )
+    )
     ours = per_record["sqs-lambda router"]
     print(f"\nsqs-lambda / powertools = {ours / per_record['powertools BatchProcessor']:.2f} (target <= 1.0)")
     print(f"sqs-lambda / hand loop  = {ours / per_record['hand-written loop']:.2f} (target <= 1.5)")

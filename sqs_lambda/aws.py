@@ -141,14 +141,23 @@ def change_visibility(url: str, changes: Sequence[tuple[str, int]]) -> list[dict
     failed: list[dict[str, Any]] = []
     sqs = client("sqs", region_of(url))
     for chunk in chunks(changes):
-        entries = [{"Id": str(i), "ReceiptHandle": receipt, "VisibilityTimeout": seconds}
-                   for i, (receipt, seconds) in enumerate(chunk)]
+        entries = [
+            {"Id": str(i), "ReceiptHandle": receipt, "VisibilityTimeout": seconds}
+            for i, (receipt, seconds) in enumerate(chunk)
+        ]
         failed += sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries).get("Failed", [])
     return failed
 
 
-def send(url: str, body: str, attributes: Mapping[str, Mapping[str, Any]] | None = None, *,
-         delay: int | None = None, group_id: str | None = None, dedup_id: str | None = None) -> str:
+def send(
+    url: str,
+    body: str,
+    attributes: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    delay: int | None = None,
+    group_id: str | None = None,
+    dedup_id: str | None = None,
+) -> str:
     """One SendMessage; returns the MessageId."""
     arguments: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
     if attributes:

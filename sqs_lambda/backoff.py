@@ -27,7 +27,7 @@ class _Policy:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._fields() == self._fields()  # type: ignore[attr-defined]
+        return type(other) is type(self) and other._fields() == self._fields()
 
     def __hash__(self) -> int:
         return hash((type(self), self._fields()))
@@ -48,7 +48,7 @@ class _Policy:
 class Exponential(_Policy):
     """``min * base ** (attempt - 1)``, capped at ``max``, with +/- ``jitter`` (a fraction) of noise."""
 
-    __slots__ = ("base", "min", "max", "jitter")
+    __slots__ = ("base", "jitter", "max", "min")
     base: float
     min: float
     max: float

@@ -89,7 +89,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                 break
             call = prepare(record)
             if call.__class__ is Fate:
-                fate: Fate = call  # type: ignore[assignment]
+                fate: Fate = call
             elif call.is_async and not fifo:  # type: ignore[union-attr]
                 pending_async.append((index, call))  # type: ignore[arg-type]
                 continue
@@ -134,9 +134,10 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                     seen.add(message_id)
                     failures.append({"itemIdentifier": message_id})
         if failures and len(failures) == len(self.records) and self.raise_on_entire_batch_failure:
-            raise BatchProcessingError(msg=f"All {len(failures)} records failed processing.",
-                                       child_exceptions=self.exceptions)
-        self.batch_response = {"batchItemFailures": failures}
+            raise BatchProcessingError(
+                msg=f"All {len(failures)} records failed processing.", child_exceptions=self.exceptions
+            )
+        self.batch_response = {"batchItemFailures": failures}  # type: ignore[typeddict-item]
 
     # -- one record ---------------------------------------------------------------------------------
 
@@ -220,8 +221,9 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                     with running_with(call.context):
                         await call.target(*call.args, **call.kwargs)
                 except Exception as error:
-                    self.fates[index] = self._failed(self.records[index], call, error,
-                                                     rec.receive_count(self.records[index]))
+                    self.fates[index] = self._failed(
+                        self.records[index], call, error, rec.receive_count(self.records[index])
+                    )
                     return
                 self.metrics.count(call.name, "processed")
 
@@ -240,8 +242,14 @@ class JobBatchProcessor(BasePartialBatchProcessor):
             fate = self._dead_letter(record, decided, job, attempt)
         logged = decided if fate.verdict == Verdict.DONE else fate
         self.metrics.count(job or "-", "dead_lettered" if fate.verdict == Verdict.DONE else "failed")
-        observe.log_outcome(logged, job=job, message_id=rec.message_id(record), attempt=attempt,
-                            context=call.context if call else None, arguments=call.kwargs if call else None)
+        observe.log_outcome(
+            logged,
+            job=job,
+            message_id=rec.message_id(record),
+            attempt=attempt,
+            context=call.context if call else None,
+            arguments=call.kwargs if call else None,
+        )
         return fate
 
     # -- carrying out fates -------------------------------------------------------------------------
@@ -258,21 +266,30 @@ class JobBatchProcessor(BasePartialBatchProcessor):
             transport = self.router.transport
             source = transport.queue_info(arn=arn)
             if not source.dlq_arn:
-                observe.log_loudly("no DLQ is configured: the poison message stays in its queue",
-                                   queue=arn, message_id=rec.message_id(record), job=job)
+                observe.log_loudly(
+                    "no DLQ is configured: the poison message stays in its queue",
+                    queue=arn,
+                    message_id=rec.message_id(record),
+                    job=job,
+                )
                 return Fate(Verdict.RETRY, fate.error, reason="no DLQ configured; left in the queue")
             dlq = transport.queue_info(arn=source.dlq_arn)
-            reason = failure_reason(fate.error, attempts=attempt, source_queue=source.name, job=job,
-                                    why=fate.reason)
+            reason = failure_reason(fate.error, attempts=attempt, source_queue=source.name, job=job, why=fate.reason)
             attributes = wire.with_failure_attributes(rec.send_attributes(record), reason)
             group = rec.group_id(record) if dlq.fifo else None
             dedup = f"dlq-{rec.message_id(record)}-{attempt}" if dlq.fifo else None
-            transport.send(dlq.url, record["body"], attributes, group_id=group or ("default" if dlq.fifo else None),
-                     dedup_id=dedup)
+            transport.send(
+                dlq.url, record["body"], attributes, group_id=group or ("default" if dlq.fifo else None), dedup_id=dedup
+            )
         except Exception as error:
-            observe.log_loudly("could not copy the poison message to the DLQ; it stays in its queue",
-                               queue=arn, message_id=rec.message_id(record), job=job,
-                               error_type=type(error).__name__, error_message=str(error)[:500])
+            observe.log_loudly(
+                "could not copy the poison message to the DLQ; it stays in its queue",
+                queue=arn,
+                message_id=rec.message_id(record),
+                job=job,
+                error_type=type(error).__name__,
+                error_message=str(error)[:500],
+            )
             return Fate(Verdict.RETRY, fate.error, reason="DLQ send failed; left in the queue")
         return Fate(Verdict.DONE, fate.error, reason=fate.reason)
 
@@ -288,11 +305,16 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         try:
             transport = self.router.transport
             source = transport.queue_info(arn=rec.source_arn(record))
-            transport.send(source.url, wire.rehop(envelope), rec.send_attributes(record),
-                     delay=min(remaining, MAX_HOP_DELAY))
+            transport.send(
+                source.url, wire.rehop(envelope), rec.send_attributes(record), delay=min(remaining, MAX_HOP_DELAY)
+            )
         except Exception as error:
-            observe.log_loudly("could not re-send a delayed job for its next hop; it stays in the queue",
-                               message_id=rec.message_id(record), job=call.name, error_message=str(error)[:500])
+            observe.log_loudly(
+                "could not re-send a delayed job for its next hop; it stays in the queue",
+                message_id=rec.message_id(record),
+                job=call.name,
+                error_message=str(error)[:500],
+            )
             return Fate(Verdict.RETRY, reason="delay hop failed")
         return Fate(Verdict.DONE, reason=f"deferred {remaining}s (hop {envelope.hops + 1})")
 
@@ -309,8 +331,11 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                 transport = self.router.transport
                 failed = transport.change_visibility(transport.queue_info(arn=arn).url, changes)
             except Exception as error:
-                observe.log_loudly("could not set the backoff; the messages return after the queue's "
-                                   "visibility timeout", queue=arn, error_message=str(error)[:500])
+                observe.log_loudly(
+                    "could not set the backoff; the messages return after the queue's visibility timeout",
+                    queue=arn,
+                    error_message=str(error)[:500],
+                )
                 continue
             if failed:
                 observe.log_loudly("some backoff changes failed", queue=arn, failed=failed)
@@ -341,8 +366,9 @@ def _handle_direct(router: Router, event: dict[str, Any]) -> dict[str, Any]:
     try:
         call = router.raw_call(wire.RawBody(event), None)
     except NoRouteError as error:
-        observe.log_loudly("a direct invocation matched no raw route", reason=error.reason,
-                           keys=sorted(str(k) for k in event)[:20])
+        observe.log_loudly(
+            "a direct invocation matched no raw route", reason=error.reason, keys=sorted(str(k) for k in event)[:20]
+        )
         return {"batchItemFailures": []}
     result = call.target(*call.args)
     if call.is_async:

@@ -17,10 +17,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Run SQS jobs on AWS Lambda: local runtime, template doctor and queue operations.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Run SQS jobs on AWS Lambda: local runtime, template doctor and queue operations.",
+)
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
 STATE = {"debug": False}
 
 LocalFlag = Annotated[bool, typer.Option("--local", help="Use the local runtime running in this directory.")]
@@ -50,8 +54,11 @@ def _queues(target: Any, names: list[str]) -> list[str]:
         return [queue_url(target, name) for name in names]
     if target.kind == "local":
         return [url for logical, url in target.state["queues"].items() if logical not in target.state["dlqs"]]
-    return [url for url in ops.list_queues(f"{target.stage}-" if target.stage else "")
-            if not url.rstrip("/").split("/")[-1].removesuffix(".fifo").endswith("-dlq")]
+    return [
+        url
+        for url in ops.list_queues(f"{target.stage}-" if target.stage else "")
+        if not url.rstrip("/").split("/")[-1].removesuffix(".fifo").endswith("-dlq")
+    ]
 
 
 # -- the local runtime -----------------------------------------------------------------------------
@@ -76,9 +83,16 @@ def local(
 
     parameters = dict(item.split("=", 1) for item in (parameter or []))
     display = Display(json_output=json_output)
-    runtime = LocalRuntime(RuntimeOptions(template=template, endpoint_url=endpoint_url, stage=stage,
-                                          fire_schedules=fire_schedules or demo, parameters=parameters),
-                           on_event=display.event)
+    runtime = LocalRuntime(
+        RuntimeOptions(
+            template=template,
+            endpoint_url=endpoint_url,
+            stage=stage,
+            fire_schedules=fire_schedules or demo,
+            parameters=parameters,
+        ),
+        on_event=display.event,
+    )
     stopping = {"signal": False}
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -96,8 +110,13 @@ def local(
             if missing:
                 raise typer.BadParameter(f"--demo needs the example template (missing: {', '.join(missing)})")
             sent = demo_module.enqueue(runtime)
-            display.event("info", {"message": f"demo: enqueued {len(sent['jobs'])} files and "
-                                                 f"{sum(map(len, sent['orders'].values()))} order events"})
+            display.event(
+                "info",
+                {
+                    "message": f"demo: enqueued {len(sent['jobs'])} files and "
+                    f"{sum(map(len, sent['orders'].values()))} order events"
+                },
+            )
         runtime.run_background()
         display.start_live(runtime)
         if until_idle:
@@ -121,17 +140,20 @@ def local(
 
 
 @app.command()
-def validate(template: Annotated[Path, typer.Argument()] = Path("template.yaml"),
-             parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
-             ) -> None:
+def validate(
+    template: Annotated[Path, typer.Argument()] = Path("template.yaml"),
+    parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
+) -> None:
     """Translate the SAM template, lint it with cfn-lint, and check the SQS/Lambda rules."""
     from .validate import validate as run
 
     findings = run(template, parameters=dict(item.split("=", 1) for item in (parameter or [])))
     for finding in findings:
         style = "red" if finding.severity == "error" else "yellow"
-        out.print(f"[{style}]{finding.severity.upper():7}[/] {finding.resource}: {finding.message}. "
-                  f"[dim]Fix: {finding.fix} ({finding.rule})[/]")
+        out.print(
+            f"[{style}]{finding.severity.upper():7}[/] {finding.resource}: {finding.message}. "
+            f"[dim]Fix: {finding.fix} ({finding.rule})[/]"
+        )
     errors = sum(f.severity == "error" for f in findings)
     out.print(f"{template}: {errors} error(s), {len(findings) - errors} warning(s)")
     if errors:
@@ -148,10 +170,14 @@ def _age(seconds: float | None) -> str:
 
 
 @app.command()
-def status(queues: Annotated[list[str] | None, typer.Argument()] = None,
-           watch: Annotated[bool, typer.Option(help="Refresh every 2 seconds.")] = False,
-           local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
-           stage: StageFlag = None) -> None:
+def status(
+    queues: Annotated[list[str] | None, typer.Argument()] = None,
+    watch: Annotated[bool, typer.Option(help="Refresh every 2 seconds.")] = False,
+    local: LocalFlag = False,
+    endpoint_url: EndpointFlag = None,
+    aws: AwsFlag = False,
+    stage: StageFlag = None,
+) -> None:
     """Visible / in flight / delayed counts, the DLQ depth, and the oldest message's age."""
     from . import ops
 
@@ -164,8 +190,7 @@ def status(queues: Annotated[list[str] | None, typer.Argument()] = None,
             table.add_column(column, justify="left" if column == "queue" else "right")
         for row in ops.status(urls, with_age=target.kind == "aws"):
             dlq = f"{row.dlq_depth} ({row.dlq_name})" if row.dlq_name else "-"
-            table.add_row(row.name, str(row.visible), str(row.in_flight), str(row.delayed), dlq,
-                          _age(row.oldest_age))
+            table.add_row(row.name, str(row.visible), str(row.in_flight), str(row.delayed), dlq, _age(row.oldest_age))
         return table
 
     if not watch:
@@ -200,8 +225,10 @@ def _router_for(target: Any, url: str) -> Any:
                 from .local.functions import _import_handler
 
                 handler = _import_handler(
-                    str(function), Path(template.code_uris[str(function)]),
-                    str(template.properties(str(function)).get("Handler", "app.lambda_handler")))
+                    str(function),
+                    Path(template.code_uris[str(function)]),
+                    str(template.properties(str(function)).get("Handler", "app.lambda_handler")),
+                )
                 return getattr(getattr(handler, "__wrapped__", handler), "__self__", None)
     except Exception:
         return None
@@ -221,12 +248,17 @@ def _send_queue(target: Any, queue: str | None) -> str:
 
 
 @app.command()
-def send(job: str, kwargs: Annotated[str, typer.Option(help="Keyword arguments as a JSON object.")] = "{}",
-         queue: Annotated[str | None, typer.Option(help="Queue name, URL or (locally) logical id.")] = None,
-         delay: Annotated[float | None, typer.Option(help="Seconds (over 900: delivered in hops).")] = None,
-         group: Annotated[str | None, typer.Option(help="FIFO MessageGroupId.")] = None,
-         local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
-         stage: StageFlag = None) -> None:
+def send(
+    job: str,
+    kwargs: Annotated[str, typer.Option(help="Keyword arguments as a JSON object.")] = "{}",
+    queue: Annotated[str | None, typer.Option(help="Queue name, URL or (locally) logical id.")] = None,
+    delay: Annotated[float | None, typer.Option(help="Seconds (over 900: delivered in hops).")] = None,
+    group: Annotated[str | None, typer.Option(help="FIFO MessageGroupId.")] = None,
+    local: LocalFlag = False,
+    endpoint_url: EndpointFlag = None,
+    aws: AwsFlag = False,
+    stage: StageFlag = None,
+) -> None:
     """Enqueue a job through the producer client (same validation); prints the MessageId."""
     from .producer import Producer
 
@@ -240,11 +272,16 @@ def send(job: str, kwargs: Annotated[str, typer.Option(help="Keyword arguments a
 
 
 @app.command("send-raw")
-def send_raw(body: str, queue: Annotated[str | None, typer.Option()] = None,
-             delay: Annotated[float | None, typer.Option()] = None,
-             group: Annotated[str | None, typer.Option()] = None,
-             local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
-             stage: StageFlag = None) -> None:
+def send_raw(
+    body: str,
+    queue: Annotated[str | None, typer.Option()] = None,
+    delay: Annotated[float | None, typer.Option()] = None,
+    group: Annotated[str | None, typer.Option()] = None,
+    local: LocalFlag = False,
+    endpoint_url: EndpointFlag = None,
+    aws: AwsFlag = False,
+    stage: StageFlag = None,
+) -> None:
     """Send a raw body (no envelope); prints the MessageId."""
     from .producer import Producer
 
@@ -253,9 +290,14 @@ def send_raw(body: str, queue: Annotated[str | None, typer.Option()] = None,
 
 
 @app.command()
-def peek(queue: str, n: Annotated[int, typer.Option("-n", help="How many messages.")] = 10,
-         local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
-         stage: StageFlag = None) -> None:
+def peek(
+    queue: str,
+    n: Annotated[int, typer.Option("-n", help="How many messages.")] = 10,
+    local: LocalFlag = False,
+    endpoint_url: EndpointFlag = None,
+    aws: AwsFlag = False,
+    stage: StageFlag = None,
+) -> None:
     """Show messages without consuming them (SQS still counts the receive)."""
     from . import ops
     from .target import queue_url
@@ -268,13 +310,19 @@ def peek(queue: str, n: Annotated[int, typer.Option("-n", help="How many message
 
 
 @app.command()
-def redrive(dlq: str, to: Annotated[str | None, typer.Option("--to", help="Destination (default: the source).")] = None,
-            rate: Annotated[int | None, typer.Option(help="Messages per second at most.")] = None,
-            dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
-            in_place: Annotated[bool, typer.Option("--in-place", help="Run them through the source's "
-                                                   "handler instead of moving them.")] = False,
-            local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
-            stage: StageFlag = None) -> None:
+def redrive(
+    dlq: str,
+    to: Annotated[str | None, typer.Option("--to", help="Destination (default: the source).")] = None,
+    rate: Annotated[int | None, typer.Option(help="Messages per second at most.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Run them through the source's handler instead of moving them.")
+    ] = False,
+    local: LocalFlag = False,
+    endpoint_url: EndpointFlag = None,
+    aws: AwsFlag = False,
+    stage: StageFlag = None,
+) -> None:
     """Move a DLQ's messages back to their source queue (or run them in place)."""
     from rich.progress import Progress
 
@@ -293,14 +341,16 @@ def redrive(dlq: str, to: Annotated[str | None, typer.Option("--to", help="Desti
             raise typer.BadParameter("--in-place needs the local runtime's template to find the handler")
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("running in place", total=total or None)
-            ok, failed = ops.redrive_in_place(dlq_url, router.lambda_handler,
-                                              progress=lambda n: progress.advance(task, n))
+            ok, failed = ops.redrive_in_place(
+                dlq_url, router.lambda_handler, progress=lambda n: progress.advance(task, n)
+            )
         out.print(f"{ok} succeeded and left the DLQ; {failed} failed and stay in it")
         return
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("redriving", total=total or None)
-        result = ops.redrive(dlq_url, destination, rate=rate, dry_run=dry_run,
-                             progress=lambda n: progress.advance(task, n))
+        result = ops.redrive(
+            dlq_url, destination, rate=rate, dry_run=dry_run, progress=lambda n: progress.advance(task, n)
+        )
     verb = "would move" if dry_run else "moved"
     out.print(f"{verb} {result.moved} message(s) to {destination} ({result.method})")
 
@@ -314,10 +364,15 @@ def _all_queues(target: Any) -> list[str]:
 
 
 @app.command()
-def purge(queues: list[str], yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
-          force: Annotated[bool, typer.Option("--force", help="Allow names outside the stage prefix.")] = False,
-          local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
-          stage: StageFlag = None) -> None:
+def purge(
+    queues: list[str],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Allow names outside the stage prefix.")] = False,
+    local: LocalFlag = False,
+    endpoint_url: EndpointFlag = None,
+    aws: AwsFlag = False,
+    stage: StageFlag = None,
+) -> None:
     """Delete every message in the queues (asks first)."""
     from . import ops
     from .target import queue_url
@@ -327,8 +382,10 @@ def purge(queues: list[str], yes: Annotated[bool, typer.Option("--yes", help="Do
     for url in urls:
         name = url.rstrip("/").split("/")[-1]
         if not force and not (target.stage and name.startswith(f"{target.stage}-")):
-            raise typer.BadParameter(f"{name} does not start with the stage prefix "
-                                     f"'{target.stage or '(no stage set)'}-'; pass --force to purge it anyway")
+            raise typer.BadParameter(
+                f"{name} does not start with the stage prefix "
+                f"'{target.stage or '(no stage set)'}-'; pass --force to purge it anyway"
+            )
     if not yes and not typer.confirm(f"purge {len(urls)} queue(s) on {target.describe()}?"):
         raise typer.Exit(1)
     for url in urls:
@@ -337,9 +394,14 @@ def purge(queues: list[str], yes: Annotated[bool, typer.Option("--yes", help="Do
 
 
 @app.command()
-def wait(queues: list[str], timeout: Annotated[float, typer.Option(help="Seconds.")] = 60,
-         local: LocalFlag = False, endpoint_url: EndpointFlag = None, aws: AwsFlag = False,
-         stage: StageFlag = None) -> None:
+def wait(
+    queues: list[str],
+    timeout: Annotated[float, typer.Option(help="Seconds.")] = 60,
+    local: LocalFlag = False,
+    endpoint_url: EndpointFlag = None,
+    aws: AwsFlag = False,
+    stage: StageFlag = None,
+) -> None:
     """Wait until the queues are empty; exit 1 on timeout."""
     from . import ops
 
@@ -375,7 +437,9 @@ def explain(error: BaseException) -> str:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns typer.Exit's code in this mode
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except (typer.Abort, KeyboardInterrupt):

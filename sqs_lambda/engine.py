@@ -36,10 +36,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 def is_ready(url: str, timeout: float = 1.0) -> bool:
     """The readiness probe: an SQS ListQueues call over the JSON protocol answers 200."""
     request = urllib.request.Request(
-        url.rstrip("/") + "/", data=b"{}", method="POST",
-        headers={"X-Amz-Target": "AmazonSQS.ListQueues", "Content-Type": "application/x-amz-json-1.0",
-                 "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sqs/aws4_request, "
-                                  "SignedHeaders=host, Signature=0"})
+        url.rstrip("/") + "/",
+        data=b"{}",
+        method="POST",
+        headers={
+            "X-Amz-Target": "AmazonSQS.ListQueues",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sqs/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return bool(response.status == 200)
@@ -76,12 +82,16 @@ class EmbeddedEngine:
             environment = {**os.environ, **LOCAL_CREDENTIALS, "PYTHONUNBUFFERED": "1"}
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=environment,
+            )
         deadline = time.monotonic() + timeout
         while not is_ready(self.url):
             if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"the moto server exited with code {self._process.returncode}; "
-                                   "is moto[server] installed?")
+                raise RuntimeError(
+                    f"the moto server exited with code {self._process.returncode}; is moto[server] installed?"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the moto server did not answer at {self.url} within {timeout:.0f}s")

@@ -95,8 +95,10 @@ def encode_value(value: Any, *, what: str = "value") -> bytes:
     try:
         return _encoder.encode(value)
     except (NotImplementedError, TypeError, OverflowError) as error:
-        raise EncodeError(f"{what}: {error}. Pass JSON types, datetime, Decimal, UUID, Enum, "
-                          "dataclasses or pydantic models", argument=what) from None
+        raise EncodeError(
+            f"{what}: {error}. Pass JSON types, datetime, Decimal, UUID, Enum, dataclasses or pydantic models",
+            argument=what,
+        ) from None
 
 
 def encode_kwargs(job: str, kwargs: Mapping[str, Any]) -> msgspec.Raw:
@@ -152,8 +154,13 @@ def encode(
 def rehop(envelope: Envelope) -> str:
     """The same envelope (same id, same kwargs) with one more hop, for long delays."""
     body, _ = encode(
-        envelope.job, envelope.kwargs, envelope_id=envelope.id, context=envelope.context,
-        not_before=envelope.not_before, hops=envelope.hops + 1, sent_at=envelope.sent_at,
+        envelope.job,
+        envelope.kwargs,
+        envelope_id=envelope.id,
+        context=envelope.context,
+        not_before=envelope.not_before,
+        hops=envelope.hops + 1,
+        sent_at=envelope.sent_at,
     )
     return body
 
@@ -176,7 +183,8 @@ def decode(body: str | bytes | None, *, message_id: str | None = None) -> Envelo
     if envelope.sqs_lambda > VERSION:
         raise UnsupportedVersionError(
             f"envelope version {envelope.sqs_lambda} is newer than this sqs-lambda understands ({VERSION})",
-            message_id=message_id)
+            message_id=message_id,
+        )
     if not envelope.job:
         raise DecodeError("the envelope has no job name", message_id=message_id)
     return envelope
@@ -193,8 +201,8 @@ def _decode_slow(body: str | bytes, message_id: str | None) -> Envelope | RawBod
     version = value.get(MARKER)
     if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
         raise UnsupportedVersionError(
-            f"envelope version {version} is newer than this sqs-lambda understands ({VERSION})",
-            message_id=message_id)
+            f"envelope version {version} is newer than this sqs-lambda understands ({VERSION})", message_id=message_id
+        )
     if not value.get("job"):
         raise DecodeError("the envelope has no job name", message_id=message_id)
     try:
@@ -203,14 +211,12 @@ def _decode_slow(body: str | bytes, message_id: str | None) -> Envelope | RawBod
         raise DecodeError(f"malformed envelope: {error}", message_id=message_id) from None
 
 
-def decode_arguments(envelope: Envelope, decoder: msgspec.json.Decoder[Any], *,
-                     message_id: str | None = None) -> Any:
+def decode_arguments(envelope: Envelope, decoder: msgspec.json.Decoder[Any], *, message_id: str | None = None) -> Any:
     """Decode and validate the envelope's kwargs with a job's schema decoder."""
     try:
         return decoder.decode(envelope.kwargs)
     except (msgspec.ValidationError, msgspec.DecodeError) as error:
-        raise JobArgumentError(f"invalid arguments: {error}", message_id=message_id,
-                               job=envelope.job) from None
+        raise JobArgumentError(f"invalid arguments: {error}", message_id=message_id, job=envelope.job) from None
 
 
 def convert_arguments(job: str, kwargs: Mapping[str, Any], decoder: msgspec.json.Decoder[Any]) -> Any:
@@ -260,15 +266,19 @@ def loads(text: str | bytes) -> Any:
 FAILURE_PREFIX = "failure."
 
 
-def with_failure_attributes(attributes: Mapping[str, Mapping[str, Any]],
-                            reason: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+def with_failure_attributes(
+    attributes: Mapping[str, Mapping[str, Any]], reason: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
     """The original attributes plus the failure reason (``failure.*``), within SQS's 10-attribute limit.
 
     Attributes from an earlier failure are replaced. When there is no room for one attribute per
     field, the reason is folded into a single ``failure`` attribute holding JSON.
     """
-    kept = {name: dict(value) for name, value in attributes.items()
-            if not (name == "failure" or name.startswith(FAILURE_PREFIX))}
+    kept = {
+        name: dict(value)
+        for name, value in attributes.items()
+        if not (name == "failure" or name.startswith(FAILURE_PREFIX))
+    }
     if len(kept) + len(reason) <= MAX_ATTRIBUTES:
         for name, value in reason.items():
             kept[FAILURE_PREFIX + name] = {"DataType": "String", "StringValue": value}
@@ -279,17 +289,24 @@ def with_failure_attributes(attributes: Mapping[str, Mapping[str, Any]],
 
 def read_failure(attributes: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """The failure reason a DLQ copy carries, from attributes in SendMessage/ReceiveMessage shape."""
+
     def text(value: Mapping[str, Any]) -> str:
         return str(value.get("StringValue", value.get("stringValue", "")))
 
     if "failure" in attributes:
         folded = loads(text(attributes["failure"]))
         return {str(k): str(v) for k, v in folded.items()} if isinstance(folded, dict) else {}
-    return {name[len(FAILURE_PREFIX):]: text(value) for name, value in attributes.items()
-            if name.startswith(FAILURE_PREFIX)}
+    return {
+        name[len(FAILURE_PREFIX) :]: text(value)
+        for name, value in attributes.items()
+        if name.startswith(FAILURE_PREFIX)
+    }
 
 
 def strip_failure(attributes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """The attributes without the failure reason (what a redrive sends back)."""
-    return {name: dict(value) for name, value in attributes.items()
-            if not (name == "failure" or name.startswith(FAILURE_PREFIX))}
+    return {
+        name: dict(value)
+        for name, value in attributes.items()
+        if not (name == "failure" or name.startswith(FAILURE_PREFIX))
+    }

@@ -16,7 +16,7 @@ class SqsLambdaError(Exception):
     retryable = True
 
 
-class Retry(Exception):  # noqa: N818 - a control-flow signal, named for the reader ("raise Retry")
+class Retry(Exception):
     """Raised by a handler to retry the message on purpose, optionally after ``delay`` seconds.
 
     It is logged at INFO, not as an error, and counts as an attempt toward ``max_retries``.
@@ -29,7 +29,7 @@ class Retry(Exception):  # noqa: N818 - a control-flow signal, named for the rea
         self.delay = delay
 
 
-class Reject(Exception):  # noqa: N818 - a control-flow signal ("raise Reject")
+class Reject(Exception):
     """Raised by a handler when the message can never succeed: it goes straight to the DLQ."""
 
     retryable = False

@@ -29,7 +29,7 @@ class Job:
         self.router = router
         self.policy = policy
         self._schema: ArgumentSchema | None = None
-        functools.update_wrapper(self, function)  # type: ignore[arg-type]
+        functools.update_wrapper(self, function)
 
     @property
     def schema(self) -> ArgumentSchema:
@@ -41,7 +41,8 @@ class Job:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
             f"job {self.name!r} is not called directly: use {self.name}.run(...) to run it now, "
-            f"in this process, or {self.name}.delay(...) to enqueue it")
+            f"in this process, or {self.name}.delay(...) to enqueue it"
+        )
 
     def __repr__(self) -> str:
         return f"<Job {self.name!r}>"
@@ -68,11 +69,18 @@ class Job:
         """Enqueue the job on the router's queue; returns the SQS MessageId."""
         return self.router.producer.send(self.name, **kwargs)
 
-    def apply_async(self, kwargs: Mapping[str, Any] | None = None, *, delay: float | None = None,
-                    group_id: str | None = None, deduplication_id: str | None = None) -> str:
+    def apply_async(
+        self,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        delay: float | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> str:
         """Enqueue with options (Celery's spelling): a delay in seconds and FIFO ids."""
-        return self.router.producer.send(self.name, delay=delay, group_id=group_id,
-                                         deduplication_id=deduplication_id, **dict(kwargs or {}))
+        return self.router.producer.send(
+            self.name, delay=delay, group_id=group_id, deduplication_id=deduplication_id, **dict(kwargs or {})
+        )
 
     def bake(self, **kwargs: Any) -> BakedJob:
         """Freeze validated arguments into a task that can be sent later."""

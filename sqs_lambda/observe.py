@@ -32,8 +32,7 @@ def log_arguments_enabled() -> bool:
     return os.environ.get("SQS_LAMBDA_LOG_ARGUMENTS", "").lower() == "true"
 
 
-def record_fields(*, job: str | None, message_id: str | None, attempt: int,
-                  context: Any = None) -> dict[str, Any]:
+def record_fields(*, job: str | None, message_id: str | None, attempt: int, context: Any = None) -> dict[str, Any]:
     fields: dict[str, Any] = {"job": job, "message_id": message_id, "attempt": attempt}
     if isinstance(context, dict):
         correlation = context.get("correlation_id") or context.get("request_id")
@@ -42,8 +41,9 @@ def record_fields(*, job: str | None, message_id: str | None, attempt: int,
     return fields
 
 
-def log_outcome(fate: Fate, *, job: str | None, message_id: str | None, attempt: int,
-                context: Any = None, arguments: Any = None) -> None:
+def log_outcome(
+    fate: Fate, *, job: str | None, message_id: str | None, attempt: int, context: Any = None, arguments: Any = None
+) -> None:
     """Log a record that did not simply succeed, once, at the level its fate deserves."""
     fields = record_fields(job=job, message_id=message_id, attempt=attempt, context=context)
     fields["fate"] = fate.verdict
@@ -58,8 +58,7 @@ def log_outcome(fate: Fate, *, job: str | None, message_id: str | None, attempt:
         fields["arguments"] = arguments
     log = logger()
     if fate.verdict == Verdict.SKIPPED or type(fate.error).__name__ == "Retry":
-        log.info("record not processed" if fate.verdict == Verdict.SKIPPED else "retry requested",
-                 extra=fields)
+        log.info("record not processed" if fate.verdict == Verdict.SKIPPED else "retry requested", extra=fields)
     elif fate.verdict == Verdict.DEAD_LETTER:
         log.error("record sent to the dead-letter queue", extra=fields)
     else:
@@ -98,6 +97,7 @@ class BatchMetrics:
             with single_metric(name=outcome, unit=MetricUnit.Count, value=value, namespace=namespace) as m:
                 m.add_dimension(name="job", value=job)
         for job, milliseconds in self.durations:
-            with single_metric(name="duration", unit=MetricUnit.Milliseconds, value=milliseconds,
-                               namespace=namespace) as m:
+            with single_metric(
+                name="duration", unit=MetricUnit.Milliseconds, value=milliseconds, namespace=namespace
+            ) as m:
                 m.add_dimension(name="job", value=job)

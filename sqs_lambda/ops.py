@@ -19,8 +19,11 @@ from typing import Any
 from . import aws
 from . import envelope as wire
 
-COUNT_NAMES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-               "ApproximateNumberOfMessagesDelayed")
+COUNT_NAMES = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
 
 
 @dataclass
@@ -52,9 +55,14 @@ def oldest_age(name: str) -> float | None:
     try:
         now = dt.datetime.now(dt.UTC)
         points = aws.client("cloudwatch").get_metric_statistics(
-            Namespace="AWS/SQS", MetricName="ApproximateAgeOfOldestMessage",
-            Dimensions=[{"Name": "QueueName", "Value": name}], StartTime=now - dt.timedelta(minutes=10),
-            EndTime=now, Period=60, Statistics=["Maximum"])["Datapoints"]
+            Namespace="AWS/SQS",
+            MetricName="ApproximateAgeOfOldestMessage",
+            Dimensions=[{"Name": "QueueName", "Value": name}],
+            StartTime=now - dt.timedelta(minutes=10),
+            EndTime=now,
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
     except Exception:
         return None
     return max((float(p["Maximum"]) for p in points), default=None)
@@ -91,9 +99,14 @@ def peek(url: str, count: int = 10) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     receipts: list[str] = []
     while len(seen) < count:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, count - len(seen)),
-                                       AttributeNames=["All"], MessageAttributeNames=["All"],
-                                       VisibilityTimeout=30, WaitTimeSeconds=0).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(10, count - len(seen)),
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=30,
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
         if not messages:
             break
         for message in messages:
@@ -107,16 +120,23 @@ def peek(url: str, count: int = 10) -> list[dict[str, Any]]:
 def describe(message: dict[str, Any]) -> dict[str, Any]:
     """A received message as a person wants to read it: job, arguments, attempts, failure reason."""
     attributes = message.get("MessageAttributes") or {}
-    entry: dict[str, Any] = {"message_id": message["MessageId"],
-                             "attempts": int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 0))}
+    entry: dict[str, Any] = {
+        "message_id": message["MessageId"],
+        "attempts": int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 0)),
+    }
     try:
         decoded = wire.decode(message.get("Body"))
     except Exception as error:
         entry.update(job="(undecodable)", error=str(error), body=str(message.get("Body"))[:200])
     else:
         if isinstance(decoded, wire.Envelope):
-            entry.update(job=decoded.job, kwargs=wire.loads(decoded.kwargs), envelope_id=decoded.id,
-                         context=decoded.context, hops=decoded.hops)
+            entry.update(
+                job=decoded.job,
+                kwargs=wire.loads(decoded.kwargs),
+                envelope_id=decoded.id,
+                context=decoded.context,
+                hops=decoded.hops,
+            )
         else:
             entry.update(job="(raw)", body=decoded.value if decoded.is_json else str(decoded.value)[:200])
     failure = wire.read_failure(attributes)
@@ -141,8 +161,15 @@ class RedriveResult:
     task_handle: str | None = None
 
 
-def redrive(dlq_url: str, destination_url: str, *, rate: int | None = None, dry_run: bool = False,
-            progress: Callable[[int], None] | None = None, use_move_task: bool = True) -> RedriveResult:
+def redrive(
+    dlq_url: str,
+    destination_url: str,
+    *,
+    rate: int | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    use_move_task: bool = True,
+) -> RedriveResult:
     """Move the DLQ's messages back to ``destination_url`` (see the module docstring)."""
     sqs = aws.client("sqs")
     dlq, destination = aws.queue_info(url=dlq_url), aws.queue_info(url=destination_url)
@@ -160,9 +187,14 @@ def redrive(dlq_url: str, destination_url: str, *, rate: int | None = None, dry_
     moved = 0
     started = time.monotonic()
     while True:
-        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, AttributeNames=["All"],
-                                       MessageAttributeNames=["All"], VisibilityTimeout=60,
-                                       WaitTimeSeconds=1).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=60,
+            WaitTimeSeconds=1,
+        ).get("Messages", [])
         if not messages:
             break
         entries = []
@@ -170,17 +202,19 @@ def redrive(dlq_url: str, destination_url: str, *, rate: int | None = None, dry_
             entry: dict[str, Any] = {"Id": str(index), "MessageBody": message["Body"]}
             attributes = wire.strip_failure(message.get("MessageAttributes") or {})
             if attributes:
-                entry["MessageAttributes"] = {k: {kk: vv for kk, vv in v.items() if kk in
-                                                  ("DataType", "StringValue", "BinaryValue")}
-                                              for k, v in attributes.items()}
+                entry["MessageAttributes"] = {
+                    k: {kk: vv for kk, vv in v.items() if kk in ("DataType", "StringValue", "BinaryValue")}
+                    for k, v in attributes.items()
+                }
             if destination.fifo:
                 entry["MessageGroupId"] = (message.get("Attributes") or {}).get("MessageGroupId", "default")
                 entry["MessageDeduplicationId"] = f"redrive-{message['MessageId']}"
             entries.append(entry)
         response = sqs.send_message_batch(QueueUrl=destination_url, Entries=entries)
         sent = {item["Id"] for item in response.get("Successful", [])}
-        deletions = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
-                     if str(i) in sent]  # only what reached the destination leaves the DLQ
+        deletions = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages) if str(i) in sent
+        ]  # only what reached the destination leaves the DLQ
         if deletions:
             sqs.delete_message_batch(QueueUrl=dlq_url, Entries=deletions)
         moved += len(deletions)
@@ -195,16 +229,20 @@ def redrive(dlq_url: str, destination_url: str, *, rate: int | None = None, dry_
     return RedriveResult(moved=moved, method="receive-send-delete")
 
 
-def redrive_in_place(dlq_url: str, handler: Any, *, timeout_seconds: float = 30.0,
-                     progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+def redrive_in_place(
+    dlq_url: str, handler: Any, *, timeout_seconds: float = 30.0, progress: Callable[[int], None] | None = None
+) -> tuple[int, int]:
     """Run the DLQ's messages through ``handler`` (the source's lambda_handler) as Lambda would.
 
     Successes are deleted from the DLQ; failures stay there. Returns (succeeded, failed)."""
     from .local.trigger import Trigger, TriggerConfig
 
     info = aws.queue_info(url=dlq_url)
-    trigger = Trigger(TriggerConfig(name=info.name, queue_url=dlq_url, queue_arn=info.arn,
-                                    timeout_seconds=timeout_seconds), handler, aws.client("sqs"))
+    trigger = Trigger(
+        TriggerConfig(name=info.name, queue_url=dlq_url, queue_arn=info.arn, timeout_seconds=timeout_seconds),
+        handler,
+        aws.client("sqs"),
+    )
     succeeded = failed = 0
     attempted: set[str] = set()
     while True:
@@ -236,4 +274,3 @@ def wait(urls: Sequence[str], *, timeout: float, interval: float = 1.0) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
-

@@ -39,8 +39,12 @@ class JobPolicy:
 
     __slots__ = ("backoff", "max_retries", "unknown_job")
 
-    def __init__(self, max_retries: int | None = None, backoff: _backoff.BackoffPolicy | None = None,
-                 unknown_job: UnknownJobFate = "reject") -> None:
+    def __init__(
+        self,
+        max_retries: int | None = None,
+        backoff: _backoff.BackoffPolicy | None = None,
+        unknown_job: UnknownJobFate = "reject",
+    ) -> None:
         if max_retries is not None and max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         if unknown_job not in ("reject", "retry"):
@@ -50,8 +54,9 @@ class JobPolicy:
         self.unknown_job: UnknownJobFate = unknown_job
 
     def __repr__(self) -> str:
-        return f"JobPolicy(max_retries={self.max_retries!r}, backoff={self.backoff!r}, " \
-               f"unknown_job={self.unknown_job!r})"
+        return (
+            f"JobPolicy(max_retries={self.max_retries!r}, backoff={self.backoff!r}, unknown_job={self.unknown_job!r})"
+        )
 
 
 class Fate:
@@ -59,8 +64,9 @@ class Fate:
 
     __slots__ = ("error", "reason", "reported_failed", "verdict", "visibility")
 
-    def __init__(self, verdict: str, error: BaseException | None = None, visibility: int | None = None,
-                 reason: str = "") -> None:
+    def __init__(
+        self, verdict: str, error: BaseException | None = None, visibility: int | None = None, reason: str = ""
+    ) -> None:
         self.verdict = verdict
         self.error = error
         self.visibility = visibility  # the next visibility timeout; None keeps the queue's
@@ -100,8 +106,9 @@ def skipped(reason: str, visibility: int | None = None) -> Fate:
     return Fate(Verdict.SKIPPED, visibility=visibility, reason=reason)
 
 
-def failure_reason(error: BaseException | None, *, attempts: int, source_queue: str, job: str | None,
-                   why: str, max_message: int = 512) -> dict[str, str]:
+def failure_reason(
+    error: BaseException | None, *, attempts: int, source_queue: str, job: str | None, why: str, max_message: int = 512
+) -> dict[str, str]:
     """The reason a DLQ copy carries, as the values of its ``failure.*`` attributes."""
     message = str(error) if error is not None else why
     if len(message) > max_message:

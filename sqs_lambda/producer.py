@@ -100,9 +100,18 @@ class Producer:
     ``concurrency`` is the number of threads ``send_many`` uses for large sends.
     """
 
-    def __init__(self, queue_url: str | None = None, *, queue_name: str | None = None,
-                 stage: str | None = None, router: Router | None = None, backend: Backend | None = None,
-                 default_group_id: str | None = None, concurrency: int = 4, signing_key: Any = None) -> None:
+    def __init__(
+        self,
+        queue_url: str | None = None,
+        *,
+        queue_name: str | None = None,
+        stage: str | None = None,
+        router: Router | None = None,
+        backend: Backend | None = None,
+        default_group_id: str | None = None,
+        concurrency: int = 4,
+        signing_key: Any = None,
+    ) -> None:
         if not queue_url and not queue_name:
             raise ConfigurationError("Producer needs queue_url or queue_name")
         self._queue_url = queue_url
@@ -134,8 +143,16 @@ class Producer:
 
     # -- sending ------------------------------------------------------------------------------------
 
-    def send(self, job: str, /, *, delay: float | None = None, group_id: str | None = None,
-             deduplication_id: str | None = None, **kwargs: Any) -> str:
+    def send(
+        self,
+        job: str,
+        /,
+        *,
+        delay: float | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        **kwargs: Any,
+    ) -> str:
         """Send one job; returns its MessageId (inside ``batch()``, the envelope id: see there).
 
         ``delay``, ``group_id`` and ``deduplication_id`` are options; a job whose arguments use those
@@ -143,22 +160,40 @@ class Producer:
         """
         return self.enqueue(job, kwargs, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
 
-    def enqueue(self, job: str, kwargs: Mapping[str, Any], *, delay: float | None = None,
-                group_id: str | None = None, deduplication_id: str | None = None) -> str:
+    def enqueue(
+        self,
+        job: str,
+        kwargs: Mapping[str, Any],
+        *,
+        delay: float | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> str:
         message = self.build(job, kwargs, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
         return self._submit(message)
 
-    def send_raw(self, body: Any, *, delay: float | None = None, group_id: str | None = None,
-                 deduplication_id: str | None = None,
-                 attributes: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    def send_raw(
+        self,
+        body: Any,
+        *,
+        delay: float | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        attributes: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> str:
         """Send a body without an envelope (a str as is, anything else as JSON)."""
         text = body if isinstance(body, str) else wire.dumps(body)
-        message = Outgoing(text, dict(attributes or {}), wire.new_envelope_id())
+        message = Outgoing(text, {k: dict(v) for k, v in (attributes or {}).items()}, wire.new_envelope_id())
         self._finish(message, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
         return self._submit(message)
 
-    def send_many(self, jobs: Iterable[tuple[str, Mapping[str, Any]]], *, group_id: str | None = None,
-                  concurrency: int | None = None) -> list[str]:
+    def send_many(
+        self,
+        jobs: Iterable[tuple[str, Mapping[str, Any]]],
+        *,
+        group_id: str | None = None,
+        concurrency: int | None = None,
+    ) -> list[str]:
         """Send many jobs in SendMessageBatch calls (threads for large sends); returns MessageIds in order."""
         messages = [self.build(job, kwargs, group_id=group_id) for job, kwargs in jobs]
         return self.send_messages(messages, concurrency=concurrency)
@@ -168,7 +203,8 @@ class Producer:
         """Buffer sends in this thread and flush them in batches; flushes on exit, even on error."""
         if getattr(self._local, "buffer", None) is not None:
             raise ConfigurationError("batch() blocks do not nest")
-        self._local.buffer = buffer = []
+        buffer: list[Outgoing] = []
+        self._local.buffer = buffer
         result = BatchResult()
         try:
             yield result
@@ -178,8 +214,15 @@ class Producer:
 
     # -- building -----------------------------------------------------------------------------------
 
-    def build(self, job: str, kwargs: Mapping[str, Any], *, delay: float | None = None,
-              group_id: str | None = None, deduplication_id: str | None = None) -> Outgoing:
+    def build(
+        self,
+        job: str,
+        kwargs: Mapping[str, Any],
+        *,
+        delay: float | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> Outgoing:
         """Validate and encode one job (nothing is sent)."""
         if self.router is not None and job in self.router.jobs:
             self.router.jobs[job].validate(kwargs)
@@ -198,24 +241,29 @@ class Producer:
         self._finish(message, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
         return message
 
-    def _finish(self, message: Outgoing, *, delay: float | None, group_id: str | None,
-                deduplication_id: str | None) -> None:
+    def _finish(
+        self, message: Outgoing, *, delay: float | None, group_id: str | None, deduplication_id: str | None
+    ) -> None:
         info = self.info
         if delay:
             _check_delay(delay)
             if info.fifo:
-                raise ConfigurationError("FIFO queues take no per-message delay (SQS allows only the "
-                                         "queue's DelaySeconds); send without delay")
+                raise ConfigurationError(
+                    "FIFO queues take no per-message delay (SQS allows only the "
+                    "queue's DelaySeconds); send without delay"
+                )
             message.delay = min(int(delay + 0.999), MAX_SQS_DELAY)
         if info.fifo:
             message.group_id = group_id or self.default_group_id
             if not message.group_id:
-                raise ConfigurationError(f"queue {info.name} is FIFO: pass group_id=... (or set "
-                                         "Producer(default_group_id=...))")
+                raise ConfigurationError(
+                    f"queue {info.name} is FIFO: pass group_id=... (or set Producer(default_group_id=...))"
+                )
             message.dedup_id = deduplication_id or (None if info.content_dedup else message.envelope_id)
         elif group_id is not None or deduplication_id is not None:
-            raise ConfigurationError(f"queue {info.name} is not FIFO: group_id and deduplication_id "
-                                     "apply to FIFO queues only")
+            raise ConfigurationError(
+                f"queue {info.name} is not FIFO: group_id and deduplication_id apply to FIFO queues only"
+            )
         message.size = wire.message_size(message.body, message.attributes)
         if message.size > info.max_message_size:
             raise MessageTooLargeError(message.size, info.max_message_size)
@@ -265,11 +313,12 @@ class Producer:
             if attempt:
                 time.sleep(min(2.0, 0.05 * 2**attempt))
             try:
-                response = self.backend.send_batch(self.queue_url,
-                                                   [m.entry(i) for i, m in pending.items()])
+                response = self.backend.send_batch(self.queue_url, [m.entry(i) for i, m in pending.items()])
             except Exception as error:  # throttled or unreachable after botocore's own retries
-                failures = {i: {"Id": i, "Code": type(error).__name__, "Message": str(error)[:300],
-                                "SenderFault": False} for i in pending}
+                failures = {
+                    i: {"Id": i, "Code": type(error).__name__, "Message": str(error)[:300], "SenderFault": False}
+                    for i in pending
+                }
                 continue
             for success in response.get("Successful", []):
                 ids[success["Id"]] = success["MessageId"]
@@ -283,8 +332,11 @@ class Producer:
             pending = retry_later
             if not pending:
                 break
-        unsent = [{**failures[i], "Id": group[int(i)].envelope_id, "Job": _job_of(group[int(i)])}
-                  for i in sorted(failures, key=int) if i not in ids]
+        unsent = [
+            {**failures[i], "Id": group[int(i)].envelope_id, "Job": _job_of(group[int(i)])}
+            for i in sorted(failures, key=int)
+            if i not in ids
+        ]
         return [ids.get(str(i), "") for i in range(len(group)) if str(i) in ids], unsent
 
 

@@ -65,8 +65,10 @@ def send_attributes(record: Record) -> dict[str, dict[str, Any]]:
             result[name] = {"DataType": data_type, "StringValue": value["stringValue"]}
         elif value.get("binaryValue") is not None:
             binary = value["binaryValue"]
-            result[name] = {"DataType": data_type,
-                            "BinaryValue": base64.b64decode(binary) if isinstance(binary, str) else binary}
+            result[name] = {
+                "DataType": data_type,
+                "BinaryValue": base64.b64decode(binary) if isinstance(binary, str) else binary,
+            }
     return result
 
 
@@ -100,8 +102,16 @@ def lambda_record(message: dict[str, Any], *, arn: str) -> Record:
     body = message.get("Body", "")
     region = arn.split(":")[3] if arn.count(":") >= 5 else "us-east-1"
     system = {k: str(v) for k, v in (message.get("Attributes") or {}).items()}
-    wanted = ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp",
-              "SequenceNumber", "MessageGroupId", "MessageDeduplicationId", "AWSTraceHeader")
+    wanted = (
+        "ApproximateReceiveCount",
+        "SentTimestamp",
+        "SenderId",
+        "ApproximateFirstReceiveTimestamp",
+        "SequenceNumber",
+        "MessageGroupId",
+        "MessageDeduplicationId",
+        "AWSTraceHeader",
+    )
     record: Record = {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],

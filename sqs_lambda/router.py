@@ -32,8 +32,16 @@ class Transport(Protocol):
     """The SQS calls the failure policy makes (:mod:`sqs_lambda.aws`, or an in-memory queue in tests)."""
 
     def queue_info(self, *, url: str | None = None, arn: str | None = None) -> QueueInfo: ...
-    def send(self, url: str, body: str, attributes: Mapping[str, Mapping[str, Any]] | None = None, *,
-             delay: int | None = None, group_id: str | None = None, dedup_id: str | None = None) -> str: ...
+    def send(
+        self,
+        url: str,
+        body: str,
+        attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        delay: int | None = None,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str: ...
     def change_visibility(self, url: str, changes: Sequence[tuple[str, int]]) -> list[dict[str, Any]]: ...
 
 
@@ -45,8 +53,16 @@ class SqsTransport:
 
         return aws.queue_info(url=url, arn=arn)
 
-    def send(self, url: str, body: str, attributes: Mapping[str, Mapping[str, Any]] | None = None, *,
-             delay: int | None = None, group_id: str | None = None, dedup_id: str | None = None) -> str:
+    def send(
+        self,
+        url: str,
+        body: str,
+        attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        delay: int | None = None,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str:
         from . import aws
 
         return aws.send(url, body, attributes, delay=delay, group_id=group_id, dedup_id=dedup_id)
@@ -62,9 +78,16 @@ class RawRoute:
 
     __slots__ = ("detail_type", "handler", "is_async", "match", "name", "source", "text")
 
-    def __init__(self, handler: Callable[..., Any], name: str, source: str | None = None,
-                 detail_type: str | None = None, match: Callable[[Any], bool] | None = None,
-                 text: bool = False, is_async: bool = False) -> None:
+    def __init__(
+        self,
+        handler: Callable[..., Any],
+        name: str,
+        source: str | None = None,
+        detail_type: str | None = None,
+        match: Callable[[Any], bool] | None = None,
+        text: bool = False,
+        is_async: bool = False,
+    ) -> None:
         self.handler, self.name, self.source, self.detail_type = handler, name, source, detail_type
         self.match, self.text, self.is_async = match, text, is_async
 
@@ -86,10 +109,17 @@ class Call:
 
     __slots__ = ("args", "context", "envelope", "is_async", "kwargs", "name", "policy", "target")
 
-    def __init__(self, name: str, target: Callable[..., Any], args: tuple[Any, ...] = (),
-                 kwargs: dict[str, Any] | None = None, context: Mapping[str, Any] | None = None,
-                 is_async: bool = False, policy: JobPolicy | None = None,
-                 envelope: wire.Envelope | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        target: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        is_async: bool = False,
+        policy: JobPolicy | None = None,
+        envelope: wire.Envelope | None = None,
+    ) -> None:
         self.name, self.target, self.args = name, target, args
         self.kwargs = kwargs if kwargs is not None else {}
         self.context, self.is_async, self.policy, self.envelope = context, is_async, policy, envelope
@@ -157,8 +187,9 @@ class Router:
 
     # -- registration -------------------------------------------------------------------------------
 
-    def job(self, name: str | None = None, *, max_retries: int | None = None,
-            backoff: _backoff.BackoffPolicy | None = None) -> Callable[[Callable[..., Any]], Job]:
+    def job(
+        self, name: str | None = None, *, max_retries: int | None = None, backoff: _backoff.BackoffPolicy | None = None
+    ) -> Callable[[Callable[..., Any]], Job]:
         """Register a job handler under ``name`` (default: the function's name)."""
 
         def register(function: Callable[..., Any]) -> Job:
@@ -176,9 +207,14 @@ class Router:
 
         return register
 
-    def raw(self, *, source: str | None = None, detail_type: str | None = None,
-            match: Callable[[Any], bool] | None = None, text: bool = False,
-            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def raw(
+        self,
+        *,
+        source: str | None = None,
+        detail_type: str | None = None,
+        match: Callable[[Any], bool] | None = None,
+        text: bool = False,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a handler for non-envelope bodies. Routes are tried in registration order.
 
         ``source``/``detail_type`` match EventBridge events, ``match`` is a predicate on the parsed
@@ -188,8 +224,17 @@ class Router:
         def register(function: Callable[..., Any]) -> Callable[..., Any]:
             import inspect
 
-            self.raw_routes.append(RawRoute(function, getattr(function, "__name__", "raw"), source,
-                                            detail_type, match, text, inspect.iscoroutinefunction(function)))
+            self.raw_routes.append(
+                RawRoute(
+                    function,
+                    getattr(function, "__name__", "raw"),
+                    source,
+                    detail_type,
+                    match,
+                    text,
+                    inspect.iscoroutinefunction(function),
+                )
+            )
             return function
 
         return register
@@ -205,7 +250,7 @@ class Router:
 
             decoded = decode_any(self, record, message_id)
         if decoded.__class__ is wire.Envelope:
-            return self.call_for(decoded, message_id)  # type: ignore[arg-type]
+            return self.call_for(decoded, message_id)
         return self.raw_call(decoded, message_id)  # type: ignore[arg-type]
 
     def call_for(self, envelope: wire.Envelope, message_id: str | None) -> Call:
@@ -215,9 +260,11 @@ class Router:
             verify(self.signing_key, envelope, message_id)
         job = self.jobs.get(envelope.job)
         if job is None:
-            raise UnknownJobError(f"no job named {envelope.job!r} is registered "
-                                  f"(known: {', '.join(sorted(self.jobs)) or 'none'})",
-                                  message_id=message_id, job=envelope.job)
+            raise UnknownJobError(
+                f"no job named {envelope.job!r} is registered (known: {', '.join(sorted(self.jobs)) or 'none'})",
+                message_id=message_id,
+                job=envelope.job,
+            )
         schema = job._schema or job.schema
         values = wire.decode_arguments(envelope, schema.decoder, message_id=message_id)
         kwargs = schema.as_kwargs(values)
@@ -228,12 +275,20 @@ class Router:
     def raw_call(self, body: wire.RawBody, message_id: str | None) -> Call:
         for route in self.raw_routes:
             if route.matches(body.value, body.is_json):
-                return Call(f"raw:{route.name}", route.handler, (body.value,),
-                            is_async=route.is_async, policy=self.default_policy)
+                return Call(
+                    f"raw:{route.name}",
+                    route.handler,
+                    (body.value,),
+                    is_async=route.is_async,
+                    policy=self.default_policy,
+                )
         if not body.is_json:
             raise NoRouteError("the body is not JSON and no raw route accepts text", message_id=message_id)
-        kind = "an EventBridge event" if isinstance(body.value, dict) and "detail-type" in body.value \
+        kind = (
+            "an EventBridge event"
+            if isinstance(body.value, dict) and "detail-type" in body.value
             else "JSON that is not an sqs-lambda envelope"
+        )
         raise NoRouteError(f"the body is {kind} and no raw route matches it", message_id=message_id)
 
     def lambda_handler(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -255,7 +310,8 @@ class Router:
             if not url and not name:
                 raise ConfigurationError(
                     "this router is not bound to a queue: pass Router(queue_url=...) or set "
-                    f"{QUEUE_URL_VARIABLE} (the template sets it in Lambda)")
+                    f"{QUEUE_URL_VARIABLE} (the template sets it in Lambda)"
+                )
             self._producer = Producer(queue_url=url, queue_name=None if url else name, router=self)
         return self._producer
 

@@ -26,8 +26,17 @@ class ArgumentSchema:
 
     __slots__ = ("accepts_extra", "decoder", "fields", "is_async", "positional", "struct", "wants_context")
 
-    def __init__(self, *, struct: type[msgspec.Struct], decoder: Any, fields: tuple[str, ...],
-                 positional: tuple[str, ...], wants_context: bool, accepts_extra: bool, is_async: bool) -> None:
+    def __init__(
+        self,
+        *,
+        struct: type[msgspec.Struct],
+        decoder: Any,
+        fields: tuple[str, ...],
+        positional: tuple[str, ...],
+        wants_context: bool,
+        accepts_extra: bool,
+        is_async: bool,
+    ) -> None:
         self.struct = struct
         self.decoder = decoder
         self.fields = fields
@@ -64,8 +73,9 @@ def build_schema(name: str, function: Callable[..., Any]) -> ArgumentSchema:
         if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
             raise ConfigurationError(f"job {name!r}: *args cannot be sent as JSON kwargs; name the parameters")
         if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
-            raise ConfigurationError(f"job {name!r}: positional-only parameter {parameter.name!r} "
-                                     "cannot be passed by keyword")
+            raise ConfigurationError(
+                f"job {name!r}: positional-only parameter {parameter.name!r} cannot be passed by keyword"
+            )
         hint = hints.get(parameter.name, Any)
         if parameter.default is inspect.Parameter.empty:
             fields.append((parameter.name, hint))
@@ -83,8 +93,12 @@ def build_schema(name: str, function: Callable[..., Any]) -> ArgumentSchema:
         struct = msgspec.defstruct(f"{name}_args", fields, kw_only=True, forbid_unknown_fields=True)
         decoder = msgspec.json.Decoder(struct, dec_hook=decode_hook)
     return ArgumentSchema(
-        struct=struct, decoder=decoder, fields=tuple(names), positional=tuple(positional),
-        wants_context=wants_context, accepts_extra=accepts_extra,
+        struct=struct,
+        decoder=decoder,
+        fields=tuple(names),
+        positional=tuple(positional),
+        wants_context=wants_context,
+        accepts_extra=accepts_extra,
         is_async=inspect.iscoroutinefunction(function),
     )
 

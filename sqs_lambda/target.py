@@ -44,8 +44,14 @@ def _point_at(url: str, *, dummy_credentials: bool) -> None:
     aws.reset()
 
 
-def choose(*, local: bool = False, endpoint_url: str | None = None, use_aws: bool = False,
-           stage: str | None = None, state_dir: Path | str = ".sqs-lambda") -> Target:
+def choose(
+    *,
+    local: bool = False,
+    endpoint_url: str | None = None,
+    use_aws: bool = False,
+    stage: str | None = None,
+    state_dir: Path | str = ".sqs-lambda",
+) -> Target:
     """Pick the target from the flags (see the module docstring) and point boto3 at it."""
     from .local.runtime import read_state
 
@@ -54,8 +60,10 @@ def choose(*, local: bool = False, endpoint_url: str | None = None, use_aws: boo
     state = read_state(state_dir)
     if local:
         if state is None:
-            raise ConfigurationError("no local runtime is running here: start one with `sqs-lambda local` "
-                                     "(from this directory), or pass --endpoint-url")
+            raise ConfigurationError(
+                "no local runtime is running here: start one with `sqs-lambda local` "
+                "(from this directory), or pass --endpoint-url"
+            )
         _point_at(state["endpoint_url"], dummy_credentials=True)
         os.environ.setdefault("AWS_REGION", state.get("region", "us-east-1"))
         return Target("local", state["endpoint_url"], stage or state.get("stage"), state)
@@ -66,8 +74,10 @@ def choose(*, local: bool = False, endpoint_url: str | None = None, use_aws: boo
     if environment_endpoint and not use_aws:
         return Target("endpoint", environment_endpoint, stage or os.environ.get("SQS_LAMBDA_STAGE"))
     if state is not None and not use_aws:
-        raise ConfigurationError(f"a local runtime is running here ({state['endpoint_url']}): pass --local to "
-                                 "use it, or --aws to use your AWS account")
+        raise ConfigurationError(
+            f"a local runtime is running here ({state['endpoint_url']}): pass --local to "
+            "use it, or --aws to use your AWS account"
+        )
     for name in ENDPOINT_VARIABLES:
         os.environ.pop(name, None)
     aws.reset()
@@ -89,5 +99,6 @@ def queue_url(target: Target, name: str) -> str:
             return aws.queue_url(candidate)
         except ConfigurationError:
             continue
-    raise ConfigurationError(f"queue not found: {name}" + (f" (also tried {candidates[1]})" if len(candidates) > 1
-                                                             else ""))
+    raise ConfigurationError(
+        f"queue not found: {name}" + (f" (also tried {candidates[1]})" if len(candidates) > 1 else "")
+    )

@@ -49,7 +49,7 @@ class Template:
         Unresolvable values come back as None.
         """
         if isinstance(value, dict) and len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref":
                 return self._ref(argument, names)
             if key == "Fn::Sub":
@@ -79,9 +79,14 @@ class Template:
         return value
 
     def _pseudo(self, name: str) -> str | None:
-        return {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-                "AWS::StackName": f"sqs-lambda-{self.parameters.get('Stage', 'local')}",
-                "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None}.get(name)
+        return {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": f"sqs-lambda-{self.parameters.get('Stage', 'local')}",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+        }.get(name)
 
     def _ref(self, name: str, names: dict[str, str] | None) -> Any:
         if name in self.parameters:
@@ -123,7 +128,7 @@ class Template:
 
     def _evaluate(self, spec: Any) -> Any:
         if isinstance(spec, dict) and len(spec) == 1:
-            (key, argument), = spec.items()
+            ((key, argument),) = spec.items()
             if key == "Fn::Equals":
                 return self._evaluate(argument[0]) == self._evaluate(argument[1])
             if key == "Fn::Not":
@@ -140,9 +145,14 @@ class Template:
         """The name a resource gets (its name property, resolved) or None if CloudFormation would pick it."""
         resource = self.resources.get(name, {})
         properties = resource.get("Properties", {}) or {}
-        key = {"AWS::SQS::Queue": "QueueName", "AWS::S3::Bucket": "BucketName",
-               "AWS::DynamoDB::Table": "TableName", "AWS::Lambda::Function": "FunctionName",
-               "AWS::SNS::Topic": "TopicName", "AWS::Events::Rule": "Name"}.get(resource.get("Type", ""))
+        key = {
+            "AWS::SQS::Queue": "QueueName",
+            "AWS::S3::Bucket": "BucketName",
+            "AWS::DynamoDB::Table": "TableName",
+            "AWS::Lambda::Function": "FunctionName",
+            "AWS::SNS::Topic": "TopicName",
+            "AWS::Events::Rule": "Name",
+        }.get(resource.get("Type", ""))
         if key and key in properties:
             value = self.resolve(properties[key])
             return str(value) if value is not None else None
@@ -250,11 +260,13 @@ def translate(sam: dict[str, Any], parameters: dict[str, Any], region: str = "us
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
-    translator = Translator(managed_policy_map={}, sam_parser=Parser(),
-                            boto_session=boto3.session.Session(region_name=region))
+    translator = Translator(
+        managed_policy_map={}, sam_parser=Parser(), boto_session=boto3.session.Session(region_name=region)
+    )
     try:
-        return dict(translator.translate(sam_template=sam, parameter_values=dict(parameters),
-                                         get_managed_policy_map=lambda: {}))
+        return dict(
+            translator.translate(sam_template=sam, parameter_values=dict(parameters), get_managed_policy_map=lambda: {})
+        )
     except InvalidDocumentException as error:
         causes = "; ".join(str(cause) for cause in error.causes)
         raise ConfigurationError(f"SAM cannot translate this template: {causes}") from None

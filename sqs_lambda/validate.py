@@ -57,10 +57,11 @@ class Doctor:
 
     def is_fifo(self, logical: str) -> bool:
         properties = self.queue(logical)
-        return str(properties.get("FifoQueue", "false")).lower() == "true" or \
-            str(self.t.physical_name(logical) or "").endswith(".fifo")
+        return str(properties.get("FifoQueue", "false")).lower() == "true" or str(
+            self.t.physical_name(logical) or ""
+        ).endswith(".fifo")
 
-    def mappings(self) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+    def mappings(self) -> Iterator[tuple[str, dict[str, Any], str]]:
         for name, resource in self.t.of_type("AWS::Lambda::EventSourceMapping").items():
             properties = resource.get("Properties", {})
             queue = self.t.logical_id_of(properties.get("EventSourceArn"))
@@ -93,24 +94,50 @@ class Doctor:
 
             redrive = envelope.loads(redrive)
         if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):
-            found.append(Finding("error", "dlq", queue, "this queue triggers a function but has no RedrivePolicy",
-                                 "add RedrivePolicy {deadLetterTargetArn, maxReceiveCount} to a DLQ of the same "
-                                 "type"))
+            found.append(
+                Finding(
+                    "error",
+                    "dlq",
+                    queue,
+                    "this queue triggers a function but has no RedrivePolicy",
+                    "add RedrivePolicy {deadLetterTargetArn, maxReceiveCount} to a DLQ of the same type",
+                )
+            )
         else:
             raw = t.properties(queue).get("RedrivePolicy", {})
             dlq = t.logical_id_of(raw.get("deadLetterTargetArn") if isinstance(raw, dict) else None)
             if dlq and self.is_fifo(dlq) != fifo:
-                found.append(Finding("error", "dlq-type", queue,
-                                     f"the DLQ {dlq} is {'FIFO' if self.is_fifo(dlq) else 'standard'} but the "
-                                     f"queue is {'FIFO' if fifo else 'standard'}", "use a DLQ of the same type"))
+                found.append(
+                    Finding(
+                        "error",
+                        "dlq-type",
+                        queue,
+                        f"the DLQ {dlq} is {'FIFO' if self.is_fifo(dlq) else 'standard'} but the "
+                        f"queue is {'FIFO' if fifo else 'standard'}",
+                        "use a DLQ of the same type",
+                    )
+                )
             count = _int(redrive.get("maxReceiveCount"))
             if count is not None and count < 1:
-                found.append(Finding("error", "max-receive", queue, f"maxReceiveCount is {count}",
-                                     "set maxReceiveCount to at least 5"))
+                found.append(
+                    Finding(
+                        "error",
+                        "max-receive",
+                        queue,
+                        f"maxReceiveCount is {count}",
+                        "set maxReceiveCount to at least 5",
+                    )
+                )
             elif count is not None and count < 5:
-                found.append(Finding("warning", "max-receive", queue,
-                                     f"maxReceiveCount is {count}: throttled invocations can push good messages "
-                                     "to the DLQ", "set maxReceiveCount to at least 5"))
+                found.append(
+                    Finding(
+                        "warning",
+                        "max-receive",
+                        queue,
+                        f"maxReceiveCount is {count}: throttled invocations can push good messages to the DLQ",
+                        "set maxReceiveCount to at least 5",
+                    )
+                )
             if dlq:
                 found += self.check_retention(queue, dlq)
         batch = _int(t.resolve(properties.get("BatchSize")), 10) or 10
@@ -119,40 +146,85 @@ class Doctor:
         visibility = _int(source.get("VisibilityTimeout"), DEFAULT_VISIBILITY) or 0
         needed = 6 * timeout + window
         if visibility < needed:
-            found.append(Finding("error", "visibility", queue,
-                                 f"visibility timeout {visibility}s is below 6 x function timeout ({timeout}s) + "
-                                 f"batching window ({window}s) = {needed}s",
-                                 f"set VisibilityTimeout: {needed} (or more) on {queue}"))
+            found.append(
+                Finding(
+                    "error",
+                    "visibility",
+                    queue,
+                    f"visibility timeout {visibility}s is below 6 x function timeout ({timeout}s) + "
+                    f"batching window ({window}s) = {needed}s",
+                    f"set VisibilityTimeout: {needed} (or more) on {queue}",
+                )
+            )
         responses = t.resolve(properties.get("FunctionResponseTypes")) or []
         if "ReportBatchItemFailures" not in responses:
-            found.append(Finding("error", "partial-batch", mapping,
-                                 "ReportBatchItemFailures is off: one failed record retries the whole batch",
-                                 "add FunctionResponseTypes: [ReportBatchItemFailures] to the SQS event"))
+            found.append(
+                Finding(
+                    "error",
+                    "partial-batch",
+                    mapping,
+                    "ReportBatchItemFailures is off: one failed record retries the whole batch",
+                    "add FunctionResponseTypes: [ReportBatchItemFailures] to the SQS event",
+                )
+            )
         if fifo and batch > 10:
-            found.append(Finding("error", "batch-size", mapping, f"BatchSize {batch} on a FIFO queue",
-                                 "use BatchSize 10 or less on FIFO queues"))
+            found.append(
+                Finding(
+                    "error",
+                    "batch-size",
+                    mapping,
+                    f"BatchSize {batch} on a FIFO queue",
+                    "use BatchSize 10 or less on FIFO queues",
+                )
+            )
         if fifo and window:
-            found.append(Finding("error", "batch-window", mapping, "FIFO queues take no batching window",
-                                 "remove MaximumBatchingWindowInSeconds"))
+            found.append(
+                Finding(
+                    "error",
+                    "batch-window",
+                    mapping,
+                    "FIFO queues take no batching window",
+                    "remove MaximumBatchingWindowInSeconds",
+                )
+            )
         if not fifo and batch > 10 and window < 1:
-            found.append(Finding("error", "batch-window", mapping,
-                                 f"BatchSize {batch} needs MaximumBatchingWindowInSeconds >= 1",
-                                 "set MaximumBatchingWindowInSeconds (1-300)"))
+            found.append(
+                Finding(
+                    "error",
+                    "batch-window",
+                    mapping,
+                    f"BatchSize {batch} needs MaximumBatchingWindowInSeconds >= 1",
+                    "set MaximumBatchingWindowInSeconds (1-300)",
+                )
+            )
         scaling = t.resolve(properties.get("ScalingConfig")) or {}
         concurrency = _int(scaling.get("MaximumConcurrency")) if isinstance(scaling, dict) else None
         if concurrency is not None and not 2 <= concurrency <= 1000:
-            found.append(Finding("error", "concurrency", mapping, f"MaximumConcurrency is {concurrency}",
-                                 "use a value from 2 to 1000"))
+            found.append(
+                Finding(
+                    "error",
+                    "concurrency",
+                    mapping,
+                    f"MaximumConcurrency is {concurrency}",
+                    "use a value from 2 to 1000",
+                )
+            )
         return found
 
     def check_retention(self, queue: str, dlq: str) -> list[Finding]:
         source = _int(self.queue(queue).get("MessageRetentionPeriod"), DEFAULT_RETENTION) or DEFAULT_RETENTION
         dead = _int(self.queue(dlq).get("MessageRetentionPeriod"), DEFAULT_RETENTION) or DEFAULT_RETENTION
         if dead < source:
-            return [Finding("error", "dlq-retention", dlq,
-                            f"DLQ retention {dead}s is shorter than its source's ({source}s): messages keep "
-                            "their first enqueue time and would expire early",
-                            f"set MessageRetentionPeriod on {dlq} to at least {source} (1209600 is 14 days)")]
+            return [
+                Finding(
+                    "error",
+                    "dlq-retention",
+                    dlq,
+                    f"DLQ retention {dead}s is shorter than its source's ({source}s): messages keep "
+                    "their first enqueue time and would expire early",
+                    f"set MessageRetentionPeriod on {dlq} to at least {source} (1209600 is 14 days)",
+                )
+            ]
         return []
 
     def check_queues(self) -> list[Finding]:
@@ -161,8 +233,15 @@ class Doctor:
             properties = self.queue(name)
             managed = str(properties.get("SqsManagedSseEnabled", "true")).lower()
             if managed == "false" and not properties.get("KmsMasterKeyId"):
-                found.append(Finding("error", "encryption", name, "the queue is not encrypted",
-                                     "remove SqsManagedSseEnabled: false, or set KmsMasterKeyId"))
+                found.append(
+                    Finding(
+                        "error",
+                        "encryption",
+                        name,
+                        "the queue is not encrypted",
+                        "remove SqsManagedSseEnabled: false, or set KmsMasterKeyId",
+                    )
+                )
         return found
 
     def check_event_policies(self) -> list[Finding]:
@@ -175,15 +254,27 @@ class Doctor:
                 services = principal.get("Service", []) if isinstance(principal, dict) else []
                 services = [services] if isinstance(services, str) else services
                 if "events.amazonaws.com" in services and "aws:SourceArn" not in str(statement.get("Condition")):
-                    found.append(Finding("error", "eventbridge-policy", name,
-                                         "events.amazonaws.com may send to the queue from any rule",
-                                         "add Condition: ArnEquals: {aws:SourceArn: <the rule's ARN>}"))
+                    found.append(
+                        Finding(
+                            "error",
+                            "eventbridge-policy",
+                            name,
+                            "events.amazonaws.com may send to the queue from any rule",
+                            "add Condition: ArnEquals: {aws:SourceArn: <the rule's ARN>}",
+                        )
+                    )
         for queue in targets:
             key = str(self.queue(queue).get("KmsMasterKeyId", ""))
             if key == "alias/aws/sqs":
-                found.append(Finding("error", "encryption", queue,
-                                     "EventBridge cannot deliver to a queue encrypted with alias/aws/sqs",
-                                     "use SSE-SQS (SqsManagedSseEnabled: true) or a customer managed key"))
+                found.append(
+                    Finding(
+                        "error",
+                        "encryption",
+                        queue,
+                        "EventBridge cannot deliver to a queue encrypted with alias/aws/sqs",
+                        "use SSE-SQS (SqsManagedSseEnabled: true) or a customer managed key",
+                    )
+                )
         return found
 
     def _eventbridge_targets(self) -> set[str]:
@@ -205,11 +296,25 @@ class Doctor:
                     resources = statement.get("Resource", [])
                     resources = [resources] if not isinstance(resources, list) else resources
                     if any(a == "*" or str(a).endswith(":*") for a in actions):
-                        found.append(Finding("warning", "least-privilege", name,
-                                             f"a statement allows {actions}", "list the actions it needs"))
+                        found.append(
+                            Finding(
+                                "warning",
+                                "least-privilege",
+                                name,
+                                f"a statement allows {actions}",
+                                "list the actions it needs",
+                            )
+                        )
                     if "*" in resources:
-                        found.append(Finding("warning", "least-privilege", name,
-                                             f"{actions} on every resource", "name the resources' ARNs"))
+                        found.append(
+                            Finding(
+                                "warning",
+                                "least-privilege",
+                                name,
+                                f"{actions} on every resource",
+                                "name the resources' ARNs",
+                            )
+                        )
         return found
 
 

@@ -49,8 +49,11 @@ def sweep(event: dict[str, Any]) -> None:
     cutoff = time.time() - float(os.environ.get("STUCK_AFTER_SECONDS", "600"))
     files = stuck_files(cutoff)
     for item in files:
-        table().update_item(Key={"file_id": item["file_id"]}, UpdateExpression="SET updated_at = :now",
-                            ExpressionAttributeValues={":now": int(time.time())})
+        table().update_item(
+            Key={"file_id": item["file_id"]},
+            UpdateExpression="SET updated_at = :now",
+            ExpressionAttributeValues={":now": int(time.time())},
+        )
     if files:
         jobs().send_many([("process_file", {"file_id": item["file_id"]}) for item in files])
 

@@ -40,8 +40,15 @@ def enqueue(runtime: LocalRuntime) -> dict[str, Any]:
     for name, data in {**FILES, STUCK_FILE: b"found by the sweep\n"}.items():
         s3.put_object(Bucket=bucket, Key=f"uploads/{name}", Body=data)
         updated = now - 3600 if name == STUCK_FILE else now  # stuck for an hour: the sweep's business
-        dynamodb.put_item(TableName=table, Item={"file_id": {"S": name}, "s3_key": {"S": f"uploads/{name}"},
-                                                 "status": {"S": "PENDING"}, "updated_at": {"N": str(updated)}})
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "file_id": {"S": name},
+                "s3_key": {"S": f"uploads/{name}"},
+                "status": {"S": "PENDING"},
+                "updated_at": {"N": str(updated)},
+            },
+        )
     jobs = Producer(resources.queue_urls["JobsQueue"])
     job_ids = jobs.send_many([("process_file", {"file_id": name}) for name in FILES])
     orders = Producer(resources.queue_urls["OrdersQueue"])
@@ -62,8 +69,9 @@ def outcome(runtime: LocalRuntime) -> dict[str, Any]:
         if plain["file_id"].startswith("tenant#"):
             ledgers[plain["file_id"][7:]] = [a.get("S") for a in item.get("actions", {}).get("L", [])]
         else:
-            files[plain["file_id"]] = {k: plain.get(k) for k in ("status", "lines_count", "file_size", "reason")
-                                       if plain.get(k) is not None}
+            files[plain["file_id"]] = {
+                k: plain.get(k) for k in ("status", "lines_count", "file_size", "reason") if plain.get(k) is not None
+            }
     return {"files": files, "ledgers": ledgers, "dead_letters": dead_letters(runtime)}
 
 
@@ -73,13 +81,18 @@ def dead_letters(runtime: LocalRuntime) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for logical in runtime.resources.dlqs:
         url = runtime.resources.queue_urls[logical]
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                       VisibilityTimeout=0).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+        ).get("Messages", [])
         entries = []
         for message in messages:
             decoded = wire.decode(message["Body"]) if message["Body"] else None
-            entries.append({"job": decoded.job if isinstance(decoded, wire.Envelope) else "(raw)",
-                            "failure": wire.read_failure(message.get("MessageAttributes") or {})})
+            entries.append(
+                {
+                    "job": decoded.job if isinstance(decoded, wire.Envelope) else "(raw)",
+                    "failure": wire.read_failure(message.get("MessageAttributes") or {}),
+                }
+            )
         if entries:
             found[runtime.resources.queue_name(logical)] = entries
     return found

@@ -53,8 +53,10 @@ class Display:
             return "created queues: " + ", ".join(data["queues"].values())
         if kind == "invoke":
             problem = f" - {data['problem']}" if data.get("problem") else ""
-            return (f"{data['function']}: {data['records']} record(s), {data['succeeded']} ok, "
-                    f"{data['failed']} failed, {data['duration_ms']:.0f} ms{problem}")
+            return (
+                f"{data['function']}: {data['records']} record(s), {data['succeeded']} ok, "
+                f"{data['failed']} failed, {data['duration_ms']:.0f} ms{problem}"
+            )
         if kind == "filtered":
             return f"{data['mapping']}: {data['count']} record(s) did not match FilterCriteria (deleted)"
         if kind == "schedule":
@@ -108,8 +110,13 @@ class Display:
                 continue
             dlq = dlq_of.get(logical)
             dlq_depth = str(sum(counts[dlq].values())) if dlq in counts else "-"
-            table.add_row(runtime.resources.queue_name(logical), str(count["visible"]), str(count["in_flight"]),
-                          str(count["delayed"]), dlq_depth)
+            table.add_row(
+                runtime.resources.queue_name(logical),
+                str(count["visible"]),
+                str(count["in_flight"]),
+                str(count["delayed"]),
+                dlq_depth,
+            )
         return table
 
     @staticmethod
@@ -119,19 +126,37 @@ class Display:
             table.add_column(column, justify="left" if column == "function" else "right")
         for trigger in runtime.triggers.values():
             stats = trigger.stats
-            table.add_row(trigger.config.function_name, str(stats.invocations), str(stats.records),
-                          str(stats.succeeded), str(stats.failed), f"{stats.percentile(0.5):.0f}",
-                          f"{stats.percentile(0.95):.0f}")
+            table.add_row(
+                trigger.config.function_name,
+                str(stats.invocations),
+                str(stats.records),
+                str(stats.succeeded),
+                str(stats.failed),
+                f"{stats.percentile(0.5):.0f}",
+                f"{stats.percentile(0.95):.0f}",
+            )
         return table
 
     def summary(self, runtime: LocalRuntime, extra: dict[str, Any] | None = None) -> None:
         if self.json_output:
-            stats = {t.config.function_name: {"invocations": t.stats.invocations, "records": t.stats.records,
-                                              "succeeded": t.stats.succeeded, "failed": t.stats.failed,
-                                              "p50_ms": t.stats.percentile(0.5), "p95_ms": t.stats.percentile(0.95)}
-                     for t in runtime.triggers.values()}
-            print(json.dumps({"event": "summary", "functions": stats, "queues": runtime.queue_counts(),
-                              **(extra or {})}, default=str), flush=True)
+            stats = {
+                t.config.function_name: {
+                    "invocations": t.stats.invocations,
+                    "records": t.stats.records,
+                    "succeeded": t.stats.succeeded,
+                    "failed": t.stats.failed,
+                    "p50_ms": t.stats.percentile(0.5),
+                    "p95_ms": t.stats.percentile(0.95),
+                }
+                for t in runtime.triggers.values()
+            }
+            print(
+                json.dumps(
+                    {"event": "summary", "functions": stats, "queues": runtime.queue_counts(), **(extra or {})},
+                    default=str,
+                ),
+                flush=True,
+            )
             return
         self.console.print(self.queue_table(runtime))
         self.console.print(self.function_table(runtime))

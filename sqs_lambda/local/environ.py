@@ -47,12 +47,12 @@ class FunctionEnviron(MutableMapping[str, str]):
 
 def install() -> None:
     if not isinstance(os.environ, FunctionEnviron):
-        os.environ = FunctionEnviron(os.environ)  # type: ignore[assignment]
+        os.environ = FunctionEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003 - a view, not a reset
 
 
 def uninstall() -> None:
     if isinstance(os.environ, FunctionEnviron):
-        os.environ = os.environ.real  # type: ignore[assignment]
+        os.environ = os.environ.real  # type: ignore[assignment]  # noqa: B003 - restores the original
 
 
 @contextmanager

@@ -71,9 +71,12 @@ def load_functions(template: Template, names: dict[str, str]) -> dict[str, Local
         with environ.function_environment(environment):
             handler = _import_handler(logical, Path(code_dir), str(properties.get("Handler", "app.lambda_handler")))
         functions[logical] = LocalFunction(
-            logical_id=logical, name=template.physical_name(logical) or logical,
+            logical_id=logical,
+            name=template.physical_name(logical) or logical,
             handler=_with_environment(handler, environment),
-            timeout=float(template.resolve(properties.get("Timeout")) or 3), environment=environment)
+            timeout=float(template.resolve(properties.get("Timeout")) or 3),
+            environment=environment,
+        )
     return functions
 
 

@@ -6,14 +6,22 @@ Names come from the template (so they carry the stage prefix); resources without
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import envelope as wire
 from ..template import Template
 
-QUEUE_ATTRIBUTES = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "VisibilityTimeout",
-                    "ReceiveMessageWaitTimeSeconds", "DeduplicationScope", "FifoThroughputLimit")
+QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "VisibilityTimeout",
+    "ReceiveMessageWaitTimeSeconds",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+)
 
 
 @dataclass
@@ -58,8 +66,9 @@ def create(template: Template, clients: Any) -> LocalResources:
                 attributes["ContentBasedDeduplication"] = "true"
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         made.queue_urls[logical] = url
-        made.queue_arns[logical] = sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        made.queue_arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
     for logical in queues:  # redrive needs the DLQs' ARNs: a second pass
         raw = template.properties(logical).get("RedrivePolicy")
         if not isinstance(raw, dict):
@@ -90,8 +99,11 @@ def create(template: Template, clients: Any) -> LocalResources:
 def _create_table(template: Template, logical: str, dynamodb: Any) -> str:
     properties = template.resolve(template.properties(logical)) or {}
     name = template.physical_name(logical) or f"{template.parameters.get('Stage', 'local')}-{logical}"
-    arguments: dict[str, Any] = {"TableName": name, "KeySchema": properties["KeySchema"],
-                                 "AttributeDefinitions": properties["AttributeDefinitions"]}
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": properties["KeySchema"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+    }
     if properties.get("BillingMode") == "PAY_PER_REQUEST" or "ProvisionedThroughput" not in properties:
         arguments["BillingMode"] = "PAY_PER_REQUEST"
     else:
@@ -99,8 +111,6 @@ def _create_table(template: Template, logical: str, dynamodb: Any) -> str:
     for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
         if properties.get(key):
             arguments[key] = properties[key]
-    try:
+    with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
         dynamodb.create_table(**arguments)
-    except dynamodb.exceptions.ResourceInUseException:
-        pass
     return name

@@ -103,8 +103,14 @@ class LocalRuntime:
             os.environ[name] = self.endpoint
         aws.reset()
         self.resources = create(template, lambda service: aws.client(service))
-        self.on_event("resources", {"queues": {k: self.resources.queue_name(k) for k in self.resources.queue_urls},
-                                    "buckets": self.resources.buckets, "tables": self.resources.tables})
+        self.on_event(
+            "resources",
+            {
+                "queues": {k: self.resources.queue_name(k) for k in self.resources.queue_urls},
+                "buckets": self.resources.buckets,
+                "tables": self.resources.tables,
+            },
+        )
         self.functions = load_functions(template, self.resources.names())
         self._build_triggers()
         self._build_schedules()
@@ -125,13 +131,16 @@ class LocalRuntime:
             scaling = template.resolve(properties.get("ScalingConfig")) or {}
             filters = (template.resolve(properties.get("FilterCriteria")) or {}).get("Filters") or []
             config = TriggerConfig(
-                name=name, queue_url=self.resources.queue_urls[queue], queue_arn=self.resources.queue_arns[queue],
+                name=name,
+                queue_url=self.resources.queue_urls[queue],
+                queue_arn=self.resources.queue_arns[queue],
                 batch_size=int(template.resolve(properties.get("BatchSize")) or 10),
                 window_seconds=float(template.resolve(properties.get("MaximumBatchingWindowInSeconds")) or 0),
                 timeout_seconds=self.functions[function].timeout,
                 max_concurrency=int(scaling.get("MaximumConcurrency") or 2),
                 filters=FilterCriteria([f["Pattern"] for f in filters if isinstance(f, dict) and "Pattern" in f]),
-                function_name=self.functions[function].name)
+                function_name=self.functions[function].name,
+            )
             self.triggers[name] = Trigger(config, self.functions[function].handler, aws.client("sqs"), self.on_event)
 
     def _build_schedules(self) -> None:
@@ -147,19 +156,30 @@ class LocalRuntime:
                 queue = template.logical_id_of(target.get("Arn")) or arns.get(str(template.resolve(target.get("Arn"))))
                 if queue not in self.resources.queue_urls:
                     continue
-                group = ((template.resolve(target.get("SqsParameters")) or {}).get("MessageGroupId"))
+                group = (template.resolve(target.get("SqsParameters")) or {}).get("MessageGroupId")
                 rule_name = template.physical_name(logical) or logical
-                self.schedules.append(ScheduledTarget(
-                    rule=rule_name, rule_arn=str(template.attribute(logical, "Arn")),
-                    schedule=Schedule(str(expression)), queue_url=self.resources.queue_urls[queue],
-                    input=template.resolve(target.get("Input")), group_id=group, region=template.region))
+                self.schedules.append(
+                    ScheduledTarget(
+                        rule=rule_name,
+                        rule_arn=str(template.attribute(logical, "Arn")),
+                        schedule=Schedule(str(expression)),
+                        queue_url=self.resources.queue_urls[queue],
+                        input=template.resolve(target.get("Input")),
+                        group_id=group,
+                        region=template.region,
+                    )
+                )
 
     def _write_state(self) -> None:
         assert self.template is not None
         state = {
-            "pid": os.getpid(), "endpoint_url": self.endpoint, "stage": self.template.parameters.get("Stage"),
-            "template": str(self.options.template.resolve()), "queues": self.resources.queue_urls,
-            "dlqs": sorted(self.resources.dlqs), "region": self.template.region,
+            "pid": os.getpid(),
+            "endpoint_url": self.endpoint,
+            "stage": self.template.parameters.get("Stage"),
+            "template": str(self.options.template.resolve()),
+            "queues": self.resources.queue_urls,
+            "dlqs": sorted(self.resources.dlqs),
+            "region": self.template.region,
             "started_at": dt.datetime.now(dt.UTC).isoformat(),
         }
         self.options.state_dir.mkdir(parents=True, exist_ok=True)
@@ -170,8 +190,9 @@ class LocalRuntime:
     def run_background(self) -> None:
         """Start the pollers and the scheduler in threads."""
         for trigger in self.triggers.values():
-            thread = threading.Thread(target=trigger.run, args=(self._stop,), daemon=True,
-                                      name=f"poll-{trigger.config.name}")
+            thread = threading.Thread(
+                target=trigger.run, args=(self._stop,), daemon=True, name=f"poll-{trigger.config.name}"
+            )
             thread.start()
             self._threads.append(thread)
         if self.schedules:
@@ -201,20 +222,25 @@ class LocalRuntime:
     def queue_counts(self) -> dict[str, dict[str, int]]:
         """Visible / in flight / delayed per queue (by local name)."""
         sqs = aws.client("sqs")
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                 "ApproximateNumberOfMessagesDelayed"]
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
         counts = {}
         for logical, url in self.resources.queue_urls.items():
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-            counts[logical] = {"visible": int(attributes.get(names[0], 0)),
-                               "in_flight": int(attributes.get(names[1], 0)),
-                               "delayed": int(attributes.get(names[2], 0))}
+            counts[logical] = {
+                "visible": int(attributes.get(names[0], 0)),
+                "in_flight": int(attributes.get(names[1], 0)),
+                "delayed": int(attributes.get(names[2], 0)),
+            }
         return counts
 
     def is_idle(self) -> bool:
         """Every source queue is empty (DLQs may hold messages) and nothing is being invoked."""
         for logical, counts in self.queue_counts().items():
-            if logical not in self.resources.dlqs and sum(counts.values()):
+            if logical not in self.resources.dlqs and any(counts.values()):
                 return False
         return True
 

@@ -40,8 +40,7 @@ class Schedule:
             if len(fields) != 6:
                 raise ValueError(f"{expression}: AWS cron takes 6 fields")
             minute, hour, day, month, weekday, _year = fields
-            self.cron = " ".join([minute, hour, day.replace("?", "*"), month,
-                                  _aws_weekdays(weekday.replace("?", "*"))])
+            self.cron = " ".join([minute, hour, day.replace("?", "*"), month, _aws_weekdays(weekday.replace("?", "*"))])
         else:
             raise ValueError(f"unsupported schedule expression {expression!r}")
 
@@ -50,7 +49,7 @@ class Schedule:
             return moment + dt.timedelta(seconds=self.interval)
         from croniter import croniter
 
-        return croniter(self.cron, moment).get_next(dt.datetime)  # type: ignore[no-any-return]
+        return croniter(self.cron, moment).get_next(dt.datetime)
 
 
 @dataclass
@@ -69,11 +68,19 @@ class ScheduledTarget:
     def body(self, now: dt.datetime) -> str:
         if self.input is not None:
             return self.input
-        return wire.dumps({
-            "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": self.account, "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self.region,
-            "resources": [self.rule_arn], "detail": {},
-        })
+        return wire.dumps(
+            {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": self.account,
+                "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": self.region,
+                "resources": [self.rule_arn],
+                "detail": {},
+            }
+        )
 
     def fire(self, sqs: Any, now: dt.datetime) -> str:
         arguments: dict[str, Any] = {"QueueUrl": self.queue_url, "MessageBody": self.body(now)}

@@ -51,8 +51,10 @@ def judge_response(response: Any, batch_ids: Sequence[str]) -> Verdict:
     if "batchItemFailures" not in response:
         problem = ""
         if "statusCode" in response:
-            problem = "the response looks like an HTTP response ({statusCode, body}): Lambda ignores it " \
-                      "and deletes every record"
+            problem = (
+                "the response looks like an HTTP response ({statusCode, body}): Lambda ignores it "
+                "and deletes every record"
+            )
         return Verdict(ids, [], False, problem)
     failures = response["batchItemFailures"]
     if failures is None or failures == []:
@@ -94,7 +96,7 @@ class FilterCriteria:
             view["body"] = wire.loads(record.get("body", ""))
         except Exception:
             view["body"] = record.get("body", "")
-        return any(pattern.matches_event(view) for pattern in self._patterns)
+        return any(pattern.matches_event(view) for pattern in self._patterns)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -133,8 +135,13 @@ class TriggerConfig:
 class Trigger:
     """Polls one queue and invokes ``handler`` like Lambda's SQS trigger. Thread-safe; one per mapping."""
 
-    def __init__(self, config: TriggerConfig, handler: Handler, sqs: Any,
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: TriggerConfig,
+        handler: Handler,
+        sqs: Any,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
         self.config = config
         self.handler = handler
         self.sqs = sqs
@@ -154,11 +161,22 @@ class Trigger:
             remaining = deadline - time.monotonic()
             wait = wait_seconds if first else max(0.0, min(remaining, 20.0))
             response = self.sqs.receive_message(
-                QueueUrl=config.queue_url, MaxNumberOfMessages=min(10, config.batch_size - len(messages)),
-                WaitTimeSeconds=int(wait), AttributeNames=["All"], MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"])
+                QueueUrl=config.queue_url,
+                MaxNumberOfMessages=min(10, config.batch_size - len(messages)),
+                WaitTimeSeconds=int(wait),
+                AttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
             got = response.get("Messages", [])
-            messages += got
+            # A message whose visibility ran out during the window comes back: keep one copy, the newest
+            # receipt (only a template below the 6 x timeout + window rule lets that happen).
+            ids = {m["MessageId"]: i for i, m in enumerate(messages)}
+            for message in got:
+                if message["MessageId"] in ids:
+                    messages[ids[message["MessageId"]]] = message
+                else:
+                    messages.append(message)
             first = False
             if not got and (not messages or remaining <= 0):
                 break
@@ -190,8 +208,9 @@ class Trigger:
     def invoke(self, records: list[dict[str, Any]]) -> Verdict:
         """Invoke the handler with a timeout, as Lambda does, and judge the response."""
         ids = [r["messageId"] for r in records]
-        context = LambdaContext(remaining_ms=int(self.config.timeout_seconds * 1000),
-                                function_name=self.config.function_name)
+        context = LambdaContext(
+            remaining_ms=int(self.config.timeout_seconds * 1000), function_name=self.config.function_name
+        )
         outcome: dict[str, Any] = {}
 
         def run() -> None:
@@ -220,16 +239,34 @@ class Trigger:
             stats.failed += len(verdict.failed)
             stats.whole_batch_failures += int(verdict.whole_batch_failed)
             stats.durations_ms.append(elapsed_ms)
-        self.on_event("invoke", {"mapping": self.config.name, "function": self.config.function_name,
-                                 "records": len(ids), "succeeded": len(verdict.succeeded),
-                                 "failed": len(verdict.failed), "duration_ms": round(elapsed_ms, 2),
-                                 "problem": verdict.problem})
+        self.on_event(
+            "invoke",
+            {
+                "mapping": self.config.name,
+                "function": self.config.function_name,
+                "records": len(ids),
+                "succeeded": len(verdict.succeeded),
+                "failed": len(verdict.failed),
+                "duration_ms": round(elapsed_ms, 2),
+                "problem": verdict.problem,
+            },
+        )
         return verdict
 
     def _delete(self, ids: Sequence[str], receipts: Mapping[str, str]) -> None:
         entries = [{"Id": str(i), "ReceiptHandle": receipts[m]} for i, m in enumerate(ids)]
         for start in range(0, len(entries), 10):
-            self.sqs.delete_message_batch(QueueUrl=self.config.queue_url, Entries=entries[start:start + 10])
+            response = self.sqs.delete_message_batch(
+                QueueUrl=self.config.queue_url, Entries=entries[start : start + 10]
+            )
+            for failure in response.get("Failed", []):
+                self.on_event(
+                    "error",
+                    {
+                        "mapping": self.config.name,
+                        "error": f"delete failed ({failure.get('Code')}): the record will be delivered again",
+                    },
+                )
 
     # -- the poller ---------------------------------------------------------------------------------
 

@@ -34,9 +34,17 @@ def _body_and_attributes(message: Any) -> tuple[str, dict[str, dict[str, Any]]]:
     return wire.dumps(message), {}
 
 
-def sqs_record(message: Any, *, fifo: bool = False, receive_count: int = 1, queue: str = "jobs",
-               group_id: str = "default", attributes: Mapping[str, Mapping[str, Any]] | None = None,
-               message_id: str | None = None, sequence: int = 0) -> dict[str, Any]:
+def sqs_record(
+    message: Any,
+    *,
+    fifo: bool = False,
+    receive_count: int = 1,
+    queue: str = "jobs",
+    group_id: str = "default",
+    attributes: Mapping[str, Mapping[str, Any]] | None = None,
+    message_id: str | None = None,
+    sequence: int = 0,
+) -> dict[str, Any]:
     """One record. ``message`` is a baked job, a ``(job, kwargs)`` pair, a raw str, or raw JSON."""
     body, message_attributes = _body_and_attributes(message)
     message_attributes.update({k: dict(v) for k, v in (attributes or {}).items()})
@@ -48,8 +56,13 @@ def sqs_record(message: Any, *, fifo: bool = False, receive_count: int = 1, queu
         "ApproximateFirstReceiveTimestamp": str(now_ms + 1),
     }
     if fifo:
-        system.update({"SequenceNumber": str(18849496460467696128 + sequence), "MessageGroupId": group_id,
-                       "MessageDeduplicationId": hashlib.sha256(body.encode()).hexdigest()})
+        system.update(
+            {
+                "SequenceNumber": str(18849496460467696128 + sequence),
+                "MessageGroupId": group_id,
+                "MessageDeduplicationId": hashlib.sha256(body.encode()).hexdigest(),
+            }
+        )
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": f"AQEB{uuid.uuid4().hex}",
@@ -63,11 +76,16 @@ def sqs_record(message: Any, *, fifo: bool = False, receive_count: int = 1, queu
     }
 
 
-def sqs_event(*messages: Any, fifo: bool = False, receive_count: int = 1, queue: str = "jobs",
-              group_id: str = "default") -> dict[str, Any]:
+def sqs_event(
+    *messages: Any, fifo: bool = False, receive_count: int = 1, queue: str = "jobs", group_id: str = "default"
+) -> dict[str, Any]:
     """A Lambda SQS event with one record per message (see :func:`sqs_record`)."""
-    return {"Records": [sqs_record(m, fifo=fifo, receive_count=receive_count, queue=queue,
-                                   group_id=group_id, sequence=i) for i, m in enumerate(messages)]}
+    return {
+        "Records": [
+            sqs_record(m, fifo=fifo, receive_count=receive_count, queue=queue, group_id=group_id, sequence=i)
+            for i, m in enumerate(messages)
+        ]
+    }
 
 
 def scheduled_event(rule: str = "ExampleRule", *, region: str = REGION, account: str = ACCOUNT) -> dict[str, Any]:

@@ -65,9 +65,15 @@ class InMemoryQueue:
 
     def queue_info(self, url: str | None = None, *, arn: str | None = None) -> QueueInfo:
         dlq = f"{self.arn}-dlq" if not (arn or "").endswith("-dlq") else None
-        return QueueInfo(url=self.url if dlq else f"{self.url}-dlq", arn=arn or self.arn, fifo=self.fifo,
-                         content_dedup=self.content_dedup, max_message_size=self.max_message_size,
-                         dlq_arn=dlq, max_receive_count=None)
+        return QueueInfo(
+            url=self.url if dlq else f"{self.url}-dlq",
+            arn=arn or self.arn,
+            fifo=self.fifo,
+            content_dedup=self.content_dedup,
+            max_message_size=self.max_message_size,
+            dlq_arn=dlq,
+            max_receive_count=None,
+        )
 
     def resolve(self, name: str) -> str:
         return self.url
@@ -75,17 +81,25 @@ class InMemoryQueue:
     def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         successful = []
         for entry in entries:
-            message_id = self.send(url, entry["MessageBody"], entry.get("MessageAttributes"),
-                                   group_id=entry.get("MessageGroupId"))
+            message_id = self.send(
+                url, entry["MessageBody"], entry.get("MessageAttributes"), group_id=entry.get("MessageGroupId")
+            )
             successful.append({"Id": entry["Id"], "MessageId": message_id})
         return {"Successful": successful, "Failed": []}
 
     # -- the router's transport (DLQ copies, hops, backoff) -------------------------------------------
 
-    def send(self, url: str, body: str, attributes: Mapping[str, Mapping[str, Any]] | None = None, *,
-             delay: int | None = None, group_id: str | None = None, dedup_id: str | None = None) -> str:
-        message = StoredMessage(str(uuid.uuid4()), body, {k: dict(v) for k, v in (attributes or {}).items()},
-                                group_id)
+    def send(
+        self,
+        url: str,
+        body: str,
+        attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        delay: int | None = None,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str:
+        message = StoredMessage(str(uuid.uuid4()), body, {k: dict(v) for k, v in (attributes or {}).items()}, group_id)
         if url.endswith("-dlq"):
             self.dead_letters.append(message)
         else:
@@ -125,13 +139,20 @@ def drain(router: Router, queue: InMemoryQueue, *, max_attempts: int = 5, max_me
             message = queue.messages.pop(0)
             message.receive_count += 1
             handled += 1
-            received = {"MessageId": message.message_id, "ReceiptHandle": uuid.uuid4().hex, "Body": message.body,
-                        "Attributes": {"ApproximateReceiveCount": str(message.receive_count),
-                                       **({"MessageGroupId": message.group_id} if message.group_id else {})},
-                        "MessageAttributes": message.attributes}
+            received = {
+                "MessageId": message.message_id,
+                "ReceiptHandle": uuid.uuid4().hex,
+                "Body": message.body,
+                "Attributes": {
+                    "ApproximateReceiveCount": str(message.receive_count),
+                    **({"MessageGroupId": message.group_id} if message.group_id else {}),
+                },
+                "MessageAttributes": message.attributes,
+            }
             dead_before = len(queue.dead_letters)
-            response = router.lambda_handler({"Records": [lambda_record(received, arn=queue.arn)]},
-                                             lambda_context(remaining_ms=900_000))
+            response = router.lambda_handler(
+                {"Records": [lambda_record(received, arn=queue.arn)]}, lambda_context(remaining_ms=900_000)
+            )
             if len(queue.dead_letters) > dead_before:
                 result.dead_lettered += 1
             elif response.get("batchItemFailures"):

@@ -17,8 +17,7 @@ import pytest
 
 from .sqs import LocalSqs, QueuePair
 
-ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3",
-                      "AWS_ENDPOINT_URL_DYNAMODB")
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB")
 
 
 @pytest.fixture(scope="session")
@@ -61,5 +60,7 @@ def sqs_lambda_router(sqs_local: LocalSqs) -> Any:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "sqs_queue(fifo=False, visibility_timeout=30, max_receive_count=5): "
-                                       "options for the sqs_queue fixture")
+    config.addinivalue_line(
+        "markers",
+        "sqs_queue(fifo=False, visibility_timeout=30, max_receive_count=5): options for the sqs_queue fixture",
+    )

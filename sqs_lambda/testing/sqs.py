@@ -34,9 +34,16 @@ class LocalSqs:
     def client(self) -> Any:
         return aws.client("sqs")
 
-    def create_queue_pair(self, name: str, *, fifo: bool = False, visibility_timeout: int = 30,
-                          max_receive_count: int = 5, content_dedup: bool = False,
-                          delay_seconds: int = 0) -> QueuePair:
+    def create_queue_pair(
+        self,
+        name: str,
+        *,
+        fifo: bool = False,
+        visibility_timeout: int = 30,
+        max_receive_count: int = 5,
+        content_dedup: bool = False,
+        delay_seconds: int = 0,
+    ) -> QueuePair:
         suffix = ".fifo" if fifo else ""
         common: dict[str, str] = {"FifoQueue": "true"} if fifo else {}
         if fifo and content_dedup:
@@ -44,8 +51,12 @@ class LocalSqs:
         dlq_url = self.client.create_queue(QueueName=f"{name}-dlq{suffix}", Attributes=common)["QueueUrl"]
         dlq_arn = self.arn(dlq_url)
         redrive = wire.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
-        attributes = {**common, "VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive,
-                      "DelaySeconds": str(delay_seconds)}
+        attributes = {
+            **common,
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": redrive,
+            "DelaySeconds": str(delay_seconds),
+        }
         url = self.client.create_queue(QueueName=f"{name}{suffix}", Attributes=attributes)["QueueUrl"]
         return QueuePair(url, self.arn(url), dlq_url, dlq_arn, fifo)
 
@@ -54,33 +65,57 @@ class LocalSqs:
         return str(attributes["Attributes"]["QueueArn"])
 
     def counts(self, url: str) -> dict[str, int]:
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                 "ApproximateNumberOfMessagesDelayed"]
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
         attributes = self.client.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-        return {"visible": int(attributes.get(names[0], 0)), "in_flight": int(attributes.get(names[1], 0)),
-                "delayed": int(attributes.get(names[2], 0))}
+        return {
+            "visible": int(attributes.get(names[0], 0)),
+            "in_flight": int(attributes.get(names[1], 0)),
+            "delayed": int(attributes.get(names[2], 0)),
+        }
 
     def total(self, url: str) -> int:
         return sum(self.counts(url).values())
 
-    def receive(self, url: str, *, max_messages: int = 10, wait: int = 0,
-                visibility_timeout: int | None = None) -> list[dict[str, Any]]:
-        arguments: dict[str, Any] = {"QueueUrl": url, "MaxNumberOfMessages": max_messages,
-                                     "WaitTimeSeconds": wait, "AttributeNames": ["All"],
-                                     "MessageAttributeNames": ["All"]}
+    def receive(
+        self, url: str, *, max_messages: int = 10, wait: int = 0, visibility_timeout: int | None = None
+    ) -> list[dict[str, Any]]:
+        arguments: dict[str, Any] = {
+            "QueueUrl": url,
+            "MaxNumberOfMessages": max_messages,
+            "WaitTimeSeconds": wait,
+            "AttributeNames": ["All"],
+            "MessageAttributeNames": ["All"],
+        }
         if visibility_timeout is not None:
             arguments["VisibilityTimeout"] = visibility_timeout
         return list(self.client.receive_message(**arguments).get("Messages", []))
 
-    def deliver(self, router: Any, queue: QueuePair, *, batch_size: int = 10, wait: int = 1,
-                timeout_seconds: float = 30.0, handler: Any = None) -> Any:
+    def deliver(
+        self,
+        router: Any,
+        queue: QueuePair,
+        *,
+        batch_size: int = 10,
+        wait: int = 1,
+        timeout_seconds: float = 30.0,
+        handler: Any = None,
+    ) -> Any:
         """Receive one batch and run it through ``router.lambda_handler`` as Lambda's trigger would.
 
         Returns the trigger's verdict (None when the queue had nothing)."""
         from ..local.trigger import Trigger, TriggerConfig
 
-        config = TriggerConfig(name=queue.name, queue_url=queue.url, queue_arn=queue.arn,
-                               batch_size=batch_size, timeout_seconds=timeout_seconds)
+        config = TriggerConfig(
+            name=queue.name,
+            queue_url=queue.url,
+            queue_arn=queue.arn,
+            batch_size=batch_size,
+            timeout_seconds=timeout_seconds,
+        )
         trigger = Trigger(config, handler or router.lambda_handler, self.client)
         messages = trigger.receive(wait_seconds=wait)
         return trigger.deliver(messages) if messages else None

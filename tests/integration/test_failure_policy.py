@@ -22,7 +22,8 @@ def deliver_until(sqs_local: LocalSqs, router: Router, queue: QueuePair, done: A
 
 
 def test_always_failing_job_backs_off_then_lands_in_dlq_with_reason(
-        sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any) -> None:
+    sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any
+) -> None:
     router = Router(queue_url=sqs_queue.url)
     attempts: list[int] = []
 
@@ -77,8 +78,9 @@ def test_reject_and_unknown_job_go_to_the_dlq_on_the_first_attempt(sqs_local: Lo
     router.producer.send("charge")
     router.producer.send("no_such_job")
     deliver_until(sqs_local, router, sqs_queue, lambda: sqs_local.total(sqs_queue.dlq_url) == 2)
-    reasons = {wire.read_failure(m["MessageAttributes"])["error_type"]
-               for m in sqs_local.receive(sqs_queue.dlq_url, wait=1)}
+    reasons = {
+        wire.read_failure(m["MessageAttributes"])["error_type"] for m in sqs_local.receive(sqs_queue.dlq_url, wait=1)
+    }
     assert reasons == {"Reject", "UnknownJobError"}
     assert sqs_local.total(sqs_queue.url) == 0
 
@@ -108,8 +110,9 @@ def test_dlq_send_failure_keeps_the_message(sqs_local: LocalSqs, sqs_queue: Queu
     assert sqs_local.total(sqs_queue.url) == 1 and sqs_local.total(sqs_queue.dlq_url) == 0
 
 
-def test_long_delay_runs_once_after_hops(sqs_local: LocalSqs, sqs_queue: QueuePair,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_delay_runs_once_after_hops(
+    sqs_local: LocalSqs, sqs_queue: QueuePair, monkeypatch: pytest.MonkeyPatch
+) -> None:
     start = dt.datetime.now(dt.UTC)
     began = time.monotonic()
     # compressed time: one real second is 1,000 seconds, and a hop waits at most one real second

@@ -77,10 +77,9 @@ def test_bad_arguments_raise_type_error_and_send_nothing(sqs_local: LocalSqs, sq
         producer.send("process_file", file_id=42)
     with pytest.raises(TypeError, match="missing required field `file_id`"):
         router.jobs["process_file"].delay()
-    with pytest.raises(TypeError, match="unknown field `nope`"):
-        with producer.batch():
-            producer.send("process_file", file_id="ok")
-            producer.send("process_file", file_id="ok", nope=1)
+    with pytest.raises(TypeError, match="unknown field `nope`"), producer.batch():
+        producer.send("process_file", file_id="ok")
+        producer.send("process_file", file_id="ok", nope=1)
     # the block flushed what was queued before the error, and nothing else
     assert sqs_local.total(sqs_queue.url) == 1
 
@@ -95,7 +94,8 @@ def test_oversize_names_size_and_limit(sqs_local: LocalSqs) -> None:
 
 
 def test_retryable_entry_failures_are_retried_and_sender_faults_raise(
-        sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any) -> None:
+    sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any
+) -> None:
     _, producer, _ = make(sqs_queue)
     held: dict[str, list[str]] = {"ids": []}
     rounds = {"n": 0}
@@ -113,8 +113,14 @@ def test_retryable_entry_failures_are_retried_and_sender_faults_raise(
         if held["ids"]:
             fault = rounds["n"] == 3
             parsed.setdefault("Failed", []).extend(
-                {"Id": i, "SenderFault": fault, "Code": "InvalidParameterValue" if fault else "InternalError",
-                 "Message": "injected"} for i in held["ids"])
+                {
+                    "Id": i,
+                    "SenderFault": fault,
+                    "Code": "InvalidParameterValue" if fault else "InternalError",
+                    "Message": "injected",
+                }
+                for i in held["ids"]
+            )
             held["ids"] = []
 
     hooks.on("provide-client-params.sqs.SendMessageBatch", drop_some)
@@ -184,8 +190,9 @@ def test_queue_name_with_stage_prefix(sqs_local: LocalSqs) -> None:
     assert wire.loads(body) == {"hello": "world"}
 
 
-def test_router_bound_by_environment(sqs_local: LocalSqs, sqs_queue: QueuePair,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_router_bound_by_environment(
+    sqs_local: LocalSqs, sqs_queue: QueuePair, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SQS_LAMBDA_QUEUE_URL", sqs_queue.url)
     router = Router()
     job = router.job("ping")(lambda: None)

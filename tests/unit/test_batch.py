@@ -54,8 +54,20 @@ def test_scheduled_event_in_sqs_and_direct(sam_scheduled_event: dict[str, Any]) 
     assert ticks == [sam_scheduled_event["id"]] * 2
 
 
-@pytest.mark.parametrize("event", [{}, {"Records": []}, {"Records": None}, {"Records": "x"}, [], "x", None,
-                                   {"Records": [1, None, "x"]}, {"source": "nobody"}])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"Records": []},
+        {"Records": None},
+        {"Records": "x"},
+        [],
+        "x",
+        None,
+        {"Records": [1, None, "x"]},
+        {"source": "nobody"},
+    ],
+)
 def test_odd_events_never_crash(event: Any) -> None:
     router, _ = make_router()
     assert router.lambda_handler(event, None) == {"batchItemFailures": []}
@@ -115,13 +127,17 @@ def test_fifo_skip_group_on_error_keeps_other_groups_going() -> None:
             raise RuntimeError("boom")
 
     plan = [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
-    event = {"Records": [sqs_record(("step", {"group": g, "n": n}), fifo=True, group_id=g, sequence=i)
-                         for i, (g, n) in enumerate(plan)]}
+    event = {
+        "Records": [
+            sqs_record(("step", {"group": g, "n": n}), fifo=True, group_id=g, sequence=i)
+            for i, (g, n) in enumerate(plan)
+        ]
+    }
     response = router.lambda_handler(event, None)
     assert failures(response) == [ids(event)[2], ids(event)[4]]
     assert ran == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("b", 2)]
     # the failed record and the later record of its group share one visibility: the group returns together
-    (_, changes), = transport.visibility
+    ((_, changes),) = transport.visibility
     assert [receipt for receipt, _ in changes] == [event["Records"][i]["receiptHandle"] for i in (2, 4)]
     assert changes[0][1] == changes[1][1]
 
@@ -138,7 +154,7 @@ def test_time_cut_off_reports_unstarted_records_without_backoff() -> None:
     event = sqs_event(*[("slow", {"n": n}) for n in range(10)])
     response = router.lambda_handler(event, lambda_context(remaining_ms=500))
     assert 1 <= len(ran) < 10
-    assert failures(response) == ids(event)[len(ran):]
+    assert failures(response) == ids(event)[len(ran) :]
     assert transport.visibility == [] and transport.sends == []
 
 
@@ -230,8 +246,9 @@ def test_long_delay_is_deferred_with_a_hop() -> None:
     router.job("later")(lambda: ran.append(1))
     from sqs_lambda import envelope as wire
 
-    future = wire.format_time(__import__("datetime").datetime.now(__import__("datetime").UTC)
-                              + __import__("datetime").timedelta(seconds=3600))
+    future = wire.format_time(
+        __import__("datetime").datetime.now(__import__("datetime").UTC) + __import__("datetime").timedelta(seconds=3600)
+    )
     body, envelope_id = wire.encode("later", {}, not_before=future)
     event = sqs_event(body)
     assert router.lambda_handler(event, None) == {"batchItemFailures": []}
@@ -279,8 +296,12 @@ def test_failures_are_logged_once_as_json_without_arguments(caplog: pytest.LogCa
     failure_lines = [line for line in lines if line.get("message_id") == ids(event)[0]]
     assert len(failure_lines) == 1
     line = failure_lines[0]
-    assert (line["job"], line["attempt"], line["error_type"], line["error_message"]) == \
-        ("charge", 3, "RuntimeError", "declined")
+    assert (line["job"], line["attempt"], line["error_type"], line["error_message"]) == (
+        "charge",
+        3,
+        "RuntimeError",
+        "declined",
+    )
     assert "4111-SECRET" not in json.dumps(lines)
 
 

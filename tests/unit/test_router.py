@@ -98,7 +98,7 @@ def test_args_signatures_are_refused_at_registration() -> None:
 def test_prepare_names_message_and_reason() -> None:
     router = Router()
     router.job("known")(lambda: None)
-    with pytest.raises(UnknownJobError, match="message m1 \\(job 'nope'\\): no job named 'nope'.*known"):
+    with pytest.raises(UnknownJobError, match=r"message m1 \(job 'nope'\): no job named 'nope'.*known"):
         router.prepare(sqs_record(("nope", {})), "m1")
     with pytest.raises(NoRouteError, match="message m2: the body is not JSON"):
         router.prepare(sqs_record("plain text"), "m2")
@@ -110,8 +110,7 @@ def test_raw_routes_match_in_order() -> None:
     router = Router()
     hits: list[str] = []
     router.raw(source="aws.events", detail_type="Scheduled Event")(lambda e: hits.append("schedule"))
-    router.raw(match=lambda body: isinstance(body, dict) and body.get("kind") == "ping")(
-        lambda e: hits.append("ping"))
+    router.raw(match=lambda body: isinstance(body, dict) and body.get("kind") == "ping")(lambda e: hits.append("ping"))
     router.raw(text=True)(lambda e: hits.append(f"text:{e}"))
     for body in ({"source": "aws.events", "detail-type": "Scheduled Event"}, {"kind": "ping"}, "hello", [1]):
         call = router.prepare(sqs_record(body), "m")

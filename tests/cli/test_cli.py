@@ -1,0 +1,262 @@
+"""The ``sqs-lambda`` command, run as a user runs it (a subprocess), against the embedded endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sqs_lambda import Reject, Router, ops
+from sqs_lambda import envelope as wire
+from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "sqs_lambda.cli"]
+
+
+def cli(
+    *args: str,
+    cwd: Path | None = None,
+    endpoint: str | None = None,
+    check: bool = True,
+    timeout: float = 120,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    command = [*CLI, *args] + (["--endpoint-url", endpoint] if endpoint else [])
+    result = subprocess.run(
+        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout, input=input_text
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def test_send_peek_and_status(sqs_local: LocalSqs, sqs_queue: QueuePair, tmp_path: Path) -> None:
+    sent = cli(
+        "send",
+        "process_file",
+        "--kwargs",
+        '{"file_id": "42"}',
+        "--queue",
+        sqs_queue.url,
+        endpoint=sqs_local.url,
+        cwd=tmp_path,
+    )
+    assert len(sent.stdout.strip()) >= 32
+    assert f"target: endpoint {sqs_local.url}" in sent.stderr
+    peeked = cli("peek", sqs_queue.url, "-n", "5", endpoint=sqs_local.url, cwd=tmp_path)
+    message = json.loads(peeked.stdout)
+    assert message["job"] == "process_file" and message["kwargs"] == {"file_id": "42"}
+    assert sqs_local.counts(sqs_queue.url)["visible"] == 1  # visibility returned at once
+    status = cli("status", sqs_queue.name, endpoint=sqs_local.url, cwd=tmp_path)
+    row = next(line for line in status.stdout.splitlines() if sqs_queue.name in line)
+    assert row.split("│")[2].strip() == "1" and f"0 ({sqs_queue.name}-dlq)" in row
+
+
+def test_bad_input_is_one_line(sqs_local: LocalSqs, sqs_queue: QueuePair, tmp_path: Path) -> None:
+    result = cli(
+        "send", "job", "--kwargs", "{nope", "--queue", sqs_queue.url, endpoint=sqs_local.url, cwd=tmp_path, check=False
+    )
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].startswith("error: not valid JSON")
+    missing = cli("status", "no-such-queue", endpoint=sqs_local.url, cwd=tmp_path, check=False)
+    assert missing.returncode == 2 and "error: queue not found: no-such-queue" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    down = cli("status", "jobs", endpoint="http://127.0.0.1:9", cwd=tmp_path, check=False)
+    assert down.returncode == 2 and "cannot reach the endpoint" in down.stderr
+
+
+def test_peek_shows_the_failure_reason_and_redrive_moves_back(
+    sqs_local: LocalSqs, sqs_queue: QueuePair, tmp_path: Path
+) -> None:
+    router = Router(queue_url=sqs_queue.url)
+
+    @router.job()
+    def poison() -> None:
+        raise Reject("bad data")
+
+    poison.delay()
+    sqs_local.deliver(router, sqs_queue)
+    assert sqs_local.total(sqs_queue.dlq_url) == 1
+    peeked = json.loads(cli("peek", sqs_queue.dlq_url, endpoint=sqs_local.url, cwd=tmp_path).stdout)
+    assert peeked["failure"]["error_type"] == "Reject" and peeked["failure"]["error_message"] == "bad data"
+    dry = cli("redrive", sqs_queue.dlq_url, "--dry-run", endpoint=sqs_local.url, cwd=tmp_path)
+    assert "would move 1 message(s)" in dry.stdout and sqs_local.total(sqs_queue.dlq_url) == 1
+    moved = cli("redrive", sqs_queue.dlq_url, "--to", sqs_queue.url, endpoint=sqs_local.url, cwd=tmp_path)
+    assert "moved 1 message(s)" in moved.stdout and "receive-send-delete" in moved.stdout
+    assert sqs_local.total(sqs_queue.dlq_url) == 0
+    back = sqs_local.receive(sqs_queue.url, wait=1)[0]
+    assert wire.read_failure(back.get("MessageAttributes", {})) == {}
+    assert back["MessageAttributes"]["job"]["StringValue"] == "poison"
+
+
+def test_redrive_finds_the_source_queue(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
+    sqs_local.client.send_message(QueueUrl=sqs_queue.dlq_url, MessageBody="x")
+    assert ops.source_of(sqs_queue.dlq_url, [sqs_queue.dlq_url, sqs_queue.url]) == sqs_queue.url
+    result = ops.redrive(sqs_queue.dlq_url, sqs_queue.url, rate=50)
+    assert result.moved == 1 and sqs_local.total(sqs_queue.url) == 1
+
+
+def test_redrive_in_place_runs_the_handler_and_keeps_failures(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
+    router = Router(queue_url=sqs_queue.url)
+    ran: list[int] = []
+
+    @router.job()
+    def fixed(n: int) -> None:
+        ran.append(n)
+        if n == 3:
+            raise RuntimeError("still broken")
+
+    for n in range(4):
+        body, _ = wire.encode("fixed", {"n": n})
+        sqs_local.client.send_message(QueueUrl=sqs_queue.dlq_url, MessageBody=body)
+    ok, failed = ops.redrive_in_place(sqs_queue.dlq_url, router.lambda_handler)
+    assert (ok, failed) == (3, 1) and sorted(ran) == [0, 1, 2, 3]
+    assert sqs_local.total(sqs_queue.dlq_url) == 1
+
+
+def test_purge_guards_the_stage_prefix(sqs_local: LocalSqs, tmp_path: Path) -> None:
+    pair = sqs_local.create_queue_pair("qa-purgeme")
+    other = sqs_local.create_queue_pair("prod-keepme")
+    for url in (pair.url, other.url):
+        sqs_local.client.send_message(QueueUrl=url, MessageBody="x")
+    refused = cli("purge", other.url, "--yes", "--stage", "qa", endpoint=sqs_local.url, cwd=tmp_path, check=False)
+    assert refused.returncode == 2 and "does not start with the stage prefix 'qa-'" in refused.stderr
+    declined = cli(
+        "purge", pair.url, "--stage", "qa", endpoint=sqs_local.url, cwd=tmp_path, check=False, input_text="n\n"
+    )
+    assert declined.returncode == 1 and sqs_local.total(pair.url) == 1
+    cli("purge", "purgeme", "--yes", "--stage", "qa", endpoint=sqs_local.url, cwd=tmp_path)
+    assert sqs_local.total(pair.url) == 0 and sqs_local.total(other.url) == 1
+
+
+def test_wait_exits_1_on_timeout_and_0_when_empty(sqs_local: LocalSqs, sqs_queue: QueuePair, tmp_path: Path) -> None:
+    sqs_local.client.send_message(QueueUrl=sqs_queue.url, MessageBody="x")
+    late = cli("wait", sqs_queue.url, "--timeout", "1", endpoint=sqs_local.url, cwd=tmp_path, check=False)
+    assert late.returncode == 1
+    sqs_local.client.purge_queue(QueueUrl=sqs_queue.url)
+    assert cli("wait", sqs_queue.url, "--timeout", "5", endpoint=sqs_local.url, cwd=tmp_path).returncode == 0
+
+
+def test_local_flag_without_a_runtime_never_falls_back(tmp_path: Path) -> None:
+    result = cli("status", "--local", cwd=tmp_path, check=False)
+    assert result.returncode == 2 and "no local runtime is running here" in result.stderr
+
+
+def test_a_running_local_runtime_blocks_accidental_aws(tmp_path: Path) -> None:
+    state = tmp_path / ".sqs-lambda"
+    state.mkdir()
+    (state / "local.json").write_text(
+        json.dumps({"pid": os.getpid(), "endpoint_url": "http://127.0.0.1:9", "stage": "dev", "queues": {}, "dlqs": []})
+    )
+    result = cli("status", cwd=tmp_path, check=False)
+    assert result.returncode == 2 and "pass --local to use it, or --aws" in result.stderr
+
+
+def test_validate_command(tmp_path: Path) -> None:
+    good = cli("validate", str(ROOT / "template.yaml"))
+    assert "0 error(s)" in good.stdout
+    bad = json.loads((ROOT / "tests" / "cli" / "bad-template.json").read_text())
+    (tmp_path / "t.yaml").write_text(json.dumps(bad))
+    result = cli("validate", str(tmp_path / "t.yaml"), check=False)
+    assert result.returncode == 1 and "visibility timeout 30s is below" in " ".join(result.stdout.split())
+
+
+def test_local_demo_until_idle_json(tmp_path: Path) -> None:
+    result = cli(
+        "local",
+        "--template",
+        str(ROOT / "template.yaml"),
+        "--demo",
+        "--until-idle",
+        "--json",
+        "--timeout",
+        "120",
+        cwd=tmp_path,
+        timeout=180,
+    )
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"event"')]
+    summary = next(e for e in events if e["event"] == "summary")
+    files = summary["files"]
+    assert {name: f["status"] for name, f in files.items()} == {
+        "report.txt": "PROCESSED",
+        "notes.md": "PROCESSED",
+        "data.csv": "PROCESSED",
+        "forgotten.txt": "PROCESSED",
+        "photo.png": "FAILED",
+    }
+    assert files["report.txt"]["lines_count"] == "3"
+    assert summary["ledgers"] == {
+        "acme": ["created", "paid", "shipped", "delivered"],
+        "globex": ["created", "cancelled"],
+    }
+    (dead,) = summary["dead_letters"]["dev-jobs-dlq"]
+    assert dead["job"] == "process_file" and dead["failure"]["error_type"] == "Reject"
+    assert "not a text file" in dead["failure"]["error_message"]
+    assert any(e["event"] == "engine" and e["url"].startswith("http://127.0.0.1:") for e in events)
+    assert not (tmp_path / ".sqs-lambda" / "local.json").exists()  # the state file is removed on exit
+
+
+@pytest.mark.timeout(180)
+def test_other_terminals_reach_the_running_runtime(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "template.yaml", tmp_path / "template.yaml")
+    for folder in ("functions", "layer"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    runtime = subprocess.Popen(
+        [*CLI, "local", "--json", "--stage", "e2e"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / ".sqs-lambda" / "local.json").exists():
+            assert runtime.poll() is None, runtime.stderr.read() if runtime.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        sent = cli(
+            "send",
+            "apply_order_event",
+            "--kwargs",
+            '{"tenant": "t1", "sequence": 1, "action": "created"}',
+            "--queue",
+            "OrdersQueue",
+            "--group",
+            "t1",
+            "--local",
+            cwd=tmp_path,
+        )
+        assert "target: local runtime at http://127.0.0.1:" in sent.stderr and "(stage e2e)" in sent.stderr
+        refused = cli(
+            "send",
+            "apply_order_event",
+            "--kwargs",
+            '{"tenant": "t1", "sequence": "x", "action": "a"}',
+            "--queue",
+            "OrdersQueue",
+            "--group",
+            "t1",
+            "--local",
+            cwd=tmp_path,
+            check=False,
+        )
+        assert refused.returncode == 2 and "Expected `int`, got `str`" in refused.stderr
+        assert cli("wait", "OrdersQueue", "--local", "--timeout", "30", cwd=tmp_path).returncode == 0
+        status = cli("status", "--local", cwd=tmp_path).stdout
+        assert "e2e-jobs" in status and "e2e-orders.fifo" in status
+    finally:
+        runtime.send_signal(2)
+        output, _ = runtime.communicate(timeout=60)
+    assert runtime.returncode == 0
+    invocations = [json.loads(line) for line in output.splitlines() if '"event": "invoke"' in line]
+    assert sum(e["succeeded"] for e in invocations if e["function"] == "e2e-orders") == 1
+    assert not (tmp_path / ".sqs-lambda" / "local.json").exists()

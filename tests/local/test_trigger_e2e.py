@@ -1,0 +1,154 @@
+"""End to end through the local runtime: each behaviour of Lambda's SQS trigger."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from .conftest import function, queue_pair
+
+
+def test_batch_window_collects_one_batch(run_local: Any) -> None:
+    run = run_local(
+        lambda log: {
+            **queue_pair("Q", visibility=30),
+            "Fn": function("ok", "Q", log_file=log, BatchSize=20, MaximumBatchingWindowInSeconds=3),
+        },
+        background=False,
+    )
+    for n in range(5):
+        run.send("Q", {"n": n})
+        time.sleep(0.2)
+    run.runtime.run_background()
+    run.wait_for(lambda: sum(len(e["ids"]) for e in run.log()) == 5)
+    assert [len(e["ids"]) for e in run.log()] == [5]
+    run.wait_for(lambda: run.total("Q") == 0)
+
+
+def test_filter_criteria_deletes_non_matching_without_invoking(run_local: Any) -> None:
+    pattern = json.dumps({"body": {"kind": ["keep"]}})
+    run = run_local(
+        lambda log: {
+            **queue_pair("Q"),
+            "Fn": function("ok", "Q", log_file=log, FilterCriteria={"Filters": [{"Pattern": pattern}]}),
+        }
+    )
+    run.send("Q", {"kind": "drop"})
+    run.send("Q", {"kind": "keep"})
+    run.send("Q", "not json")
+    run.wait_for(lambda: run.total("Q") == 0)
+    bodies = [b for e in run.log() for b in e["bodies"]]
+    assert bodies == [json.dumps({"kind": "keep"})]
+    assert sum(t.stats.filtered for t in run.runtime.triggers.values()) == 2
+
+
+def test_partial_failure_redelivers_only_the_failed(run_local: Any) -> None:
+    run = run_local(
+        lambda log: {**queue_pair("Q", visibility=1), "Fn": function("partial", "Q", log_file=log)}, background=False
+    )
+    for n in range(4):
+        run.send("Q", {"n": n, "fail": n == 2})
+    run.runtime.run_background()
+    run.wait_for(lambda: run.total("Q") == 0)
+    deliveries = [(json.loads(b)["n"], a) for e in run.log() for b, a in zip(e["bodies"], e["attempts"], strict=True)]
+    assert sorted(deliveries) == [(0, "1"), (1, "1"), (2, "1"), (2, "2"), (3, "1")]
+
+
+def test_an_id_not_in_the_batch_fails_the_whole_batch(run_local: Any) -> None:
+    run = run_local(
+        lambda log: {**queue_pair("Q", visibility=1), "Fn": function("invalid_id", "Q", log_file=log, BatchSize=10)},
+        background=False,
+    )
+    for n in range(3):
+        run.send("Q", {"n": n})
+    run.runtime.run_background()
+    run.wait_for(lambda: run.total("Q") == 0)
+    attempts = sorted(a for e in run.log() for a in e["attempts"])
+    assert attempts == ["1", "1", "1", "2", "2", "2"]
+    assert any(t.stats.whole_batch_failures for t in run.runtime.triggers.values())
+
+
+def test_a_function_timeout_fails_the_whole_batch(run_local: Any) -> None:
+    run = run_local(lambda log: {**queue_pair("Q", visibility=2), "Fn": function("slow", "Q", log_file=log, timeout=1)})
+    run.send("Q", {"n": 1})
+    run.wait_for(lambda: run.total("Q") == 0, seconds=30)
+    assert [a for e in run.log() for a in e["attempts"]] == ["1", "2"]
+    trigger = next(iter(run.runtime.triggers.values()))
+    assert trigger.stats.whole_batch_failures == 1
+
+
+def test_context_counts_down_from_the_function_timeout(run_local: Any) -> None:
+    run = run_local(lambda log: {**queue_pair("Q"), "Fn": function("ok", "Q", log_file=log, timeout=7)})
+    run.send("Q", {"n": 1})
+    run.wait_for(lambda: bool(run.log()))
+    assert 5_000 < run.log()[0]["remaining_ms"] <= 7_000
+
+
+def test_redrive_to_the_dlq_after_max_receive_count(run_local: Any) -> None:
+    run = run_local(
+        lambda log: {**queue_pair("Q", visibility=1, max_receive=2), "Fn": function("always_fails", "Q", log_file=log)}
+    )
+    run.send("Q", {"poison": True})
+    run.wait_for(lambda: run.total("QDLQ") == 1, seconds=30)
+    assert run.total("Q") == 0
+    assert [a for e in run.log() for a in e["attempts"]] == ["1", "2"]
+
+
+def test_fifo_order_is_kept_under_failure(run_local: Any) -> None:
+    run = run_local(
+        lambda log: {**queue_pair("Q", visibility=5, fifo=True), "Fn": function("jobs", "Q", log_file=log)},
+        background=False,
+    )
+    from sqs_lambda import Producer
+
+    producer = Producer(run.url("Q"))
+    for n in range(5):
+        producer.send("step", n=n, group_id="g1")
+    run.runtime.run_background()
+    run.wait_for(lambda: [e["n"] for e in run.log()][-1:] == [4])
+    assert [e["n"] for e in run.log()] == [0, 1, 2, 2, 3, 4]
+
+
+def test_maximum_concurrency_bounds_invocations(run_local: Any) -> None:
+    run = run_local(
+        lambda log: {
+            **queue_pair("Q", visibility=30),
+            "Fn": function("busy", "Q", log_file=log, BatchSize=1, ScalingConfig={"MaximumConcurrency": 2}),
+        },
+        background=False,
+    )
+    for n in range(8):
+        run.send("Q", {"n": n})
+    run.runtime.run_background()
+    run.wait_for(lambda: len(run.log()) == 8, seconds=30)
+    assert max(e["peak"] for e in run.log()) == 2
+
+
+def schedule(log: Path, **target: Any) -> dict[str, Any]:
+    return {
+        **queue_pair("Ticks"),
+        "Fn": function("ok", "Ticks", log_file=log),
+        "Rule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "ScheduleExpression": "rate(1 hour)",
+                "Targets": [{"Id": "t", "Arn": {"Fn::GetAtt": ["Ticks", "Arn"]}, **target}],
+            },
+        },
+    }
+
+
+def test_a_schedule_sends_the_scheduled_event(run_local: Any) -> None:
+    run = run_local(lambda log: schedule(log), fire_schedules=True)
+    run.wait_for(lambda: bool(run.log()))
+    event = json.loads(run.log()[0]["bodies"][0])
+    assert event["source"] == "aws.events" and event["detail-type"] == "Scheduled Event"
+    assert event["resources"][0].startswith("arn:aws:events:us-east-1:123456789012:rule/")
+
+
+def test_a_schedule_with_input_sends_it_verbatim(run_local: Any) -> None:
+    run = run_local(lambda log: schedule(log, Input='{"task": "sweep"}'), fire_schedules=True)
+    run.wait_for(lambda: bool(run.log()))
+    assert run.log()[0]["bodies"] == ['{"task": "sweep"}']
