@@ -306,7 +306,10 @@ class JobBatchProcessor(BasePartialBatchProcessor):
             transport = self.router.transport
             source = transport.queue_info(arn=rec.source_arn(record))
             transport.send(
-                source.url, wire.rehop(envelope), rec.send_attributes(record), delay=min(remaining, MAX_HOP_DELAY)
+                source.url,
+                wire.rehop(envelope, self._signer()),
+                rec.send_attributes(record),
+                delay=min(remaining, MAX_HOP_DELAY),
             )
         except Exception as error:
             observe.log_loudly(
@@ -317,6 +320,14 @@ class JobBatchProcessor(BasePartialBatchProcessor):
             )
             return Fate(Verdict.RETRY, reason="delay hop failed")
         return Fate(Verdict.DONE, reason=f"deferred {remaining}s (hop {envelope.hops + 1})")
+
+    def _signer(self) -> Any:
+        """Hops of a signing router are re-signed (with its newest key)."""
+        if self.router.signing_key is None:
+            return None
+        from .signing import signer_for
+
+        return signer_for(self.router.signing_key)
 
     def _apply_backoff(self) -> None:
         """One ChangeMessageVisibilityBatch per 10 retried (or FIFO-held) records, per source queue."""

@@ -146,13 +146,13 @@ def encode(
     except (NotImplementedError, TypeError) as error:
         raise EncodeError(f"job {job!r}: context cannot be encoded: {error}", argument="context") from None
     if sign is not None:
-        fields["sig"] = sign(body)
+        fields["sig"] = sign(_canonical(fields))
         body = _encoder.encode(fields)
     return body.decode(), envelope_id
 
 
-def rehop(envelope: Envelope) -> str:
-    """The same envelope (same id, same kwargs) with one more hop, for long delays."""
+def rehop(envelope: Envelope, sign: Any = None) -> str:
+    """The same envelope (same id, same kwargs) with one more hop, for long delays (re-signed if signed)."""
     body, _ = encode(
         envelope.job,
         envelope.kwargs,
@@ -161,15 +161,24 @@ def rehop(envelope: Envelope) -> str:
         not_before=envelope.not_before,
         hops=envelope.hops + 1,
         sent_at=envelope.sent_at,
+        sign=sign,
     )
     return body
 
 
-def unsigned_body(envelope: Envelope) -> bytes:
-    """The bytes a signature covers: the envelope re-encoded without ``sig`` (see :mod:`signing`)."""
-    fields = {f: getattr(envelope, f) for f in envelope.__struct_fields__ if f != "sig"}
-    fields = {k: v for k, v in fields.items() if v is not None and not (k == "hops" and v == 0)}
-    return _encoder.encode(fields)
+_canonical_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def _canonical(fields: Mapping[str, Any]) -> bytes:
+    """What a signature covers: every field but ``sig`` (absent ones and ``hops: 0`` left out), keys
+    sorted at every level; ``kwargs`` as the exact bytes that travel."""
+    kept = {k: v for k, v in fields.items() if k != "sig" and v is not None and not (k == "hops" and v == 0)}
+    return _canonical_encoder.encode(kept)
+
+
+def signing_payload(envelope: Envelope) -> bytes:
+    """The canonical bytes of a received envelope (see :mod:`sqs_lambda.signing`)."""
+    return _canonical({f: getattr(envelope, f) for f in envelope.__struct_fields__})
 
 
 def decode(body: str | bytes | None, *, message_id: str | None = None) -> Envelope | RawBody:

@@ -37,6 +37,7 @@ MAX_SQS_DELAY = 900
 BATCH_BYTES = 1_048_576
 STAGE_VARIABLE = "SQS_LAMBDA_STAGE"
 SEND_ATTEMPTS = 4
+FLUSH_AT = 500  # a batch() block sends what it holds once it reaches this many messages
 
 
 class Backend(Protocol):
@@ -204,13 +205,13 @@ class Producer:
         if getattr(self._local, "buffer", None) is not None:
             raise ConfigurationError("batch() blocks do not nest")
         buffer: list[Outgoing] = []
-        self._local.buffer = buffer
         result = BatchResult()
+        self._local.buffer, self._local.result = buffer, result
         try:
             yield result
         finally:
-            self._local.buffer = None
-            result.message_ids = self.send_messages(buffer)
+            self._local.buffer = self._local.result = None
+            result.message_ids += self.send_messages(buffer)
 
     # -- building -----------------------------------------------------------------------------------
 
@@ -272,9 +273,10 @@ class Producer:
         buffer = getattr(self._local, "buffer", None)
         if buffer is not None:
             buffer.append(message)
-            if len(buffer) >= 10 * self.concurrency * 4:  # keep memory bounded in very long blocks
-                self._local.buffer = []
-                self.send_messages(buffer)
+            if len(buffer) >= FLUSH_AT:  # keep memory bounded in very long blocks
+                pending = buffer[:]
+                buffer.clear()  # the block's own list: what was flushed is not sent again on exit
+                self._local.result.message_ids += self.send_messages(pending)
             return message.envelope_id
         return self.send_messages([message])[0]
 

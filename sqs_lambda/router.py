@@ -137,7 +137,7 @@ class Router:
     - ``fifo_skip_group_on_error``: on FIFO queues, after a failure skip only that message group.
     - ``time_margin_ms``: stop starting records when less than this much Lambda time remains.
     - ``max_concurrency``: how many ``async def`` jobs run at once within a batch.
-    - ``accept``: the wire formats this router consumes (see :mod:`sqs_lambda.compat`).
+    - ``accept``: the wire formats this router consumes (see :mod:`sqs_lambda.peers`).
     - ``aliases``: django-eb-sqs dotted paths (or Celery task names) mapped to job names.
     - ``signing_key``: a key, a list of keys, or a loader; unsigned or forged envelopes are rejected.
     """
@@ -246,15 +246,22 @@ class Router:
         if self._plain:
             decoded = wire.decode(record.get("body"), message_id=message_id)
         else:
-            from .compat import decode_any
+            from . import peers
 
-            decoded = decode_any(self, record, message_id)
+            found = peers.decode_any(self.accept, record, message_id)
+            if isinstance(found, peers.ForeignJob):
+                job = self.jobs.get(self.aliases.get(found.job, found.job))
+                positional = job.schema.positional if job is not None else ()
+                envelope = peers.to_envelope(found, positional, self.aliases, list(self.jobs), message_id)
+                return self.call_for(envelope, message_id, verify=False)
+            decoded = found
         if decoded.__class__ is wire.Envelope:
-            return self.call_for(decoded, message_id)
+            return self.call_for(decoded, message_id)  # type: ignore[arg-type]
         return self.raw_call(decoded, message_id)  # type: ignore[arg-type]
 
-    def call_for(self, envelope: wire.Envelope, message_id: str | None) -> Call:
-        if self.signing_key is not None:
+    def call_for(self, envelope: wire.Envelope, message_id: str | None, *, verify: bool = True) -> Call:
+        """A call for an envelope; ``verify=False`` for peers' formats, which carry no signature."""
+        if self.signing_key is not None and verify:
             from .signing import verify
 
             verify(self.signing_key, envelope, message_id)
@@ -283,6 +290,10 @@ class Router:
                     policy=self.default_policy,
                 )
         if not body.is_json:
+            from .peers import PickleRejectedError, looks_like_pickle
+
+            if looks_like_pickle(str(body.value)):
+                raise PickleRejectedError("the body is a pickle payload: it is never unpickled", message_id=message_id)
             raise NoRouteError("the body is not JSON and no raw route accepts text", message_id=message_id)
         kind = (
             "an EventBridge event"

@@ -62,6 +62,21 @@ def test_batches_use_ten_per_request(sqs_local: LocalSqs, sqs_queue: QueuePair, 
     assert sorted(int(s["file_id"]) for s in seen) == list(range(count))
 
 
+def test_long_batch_blocks_flush_each_message_once(sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqs_lambda import producer as producer_module
+
+    monkeypatch.setattr(producer_module, "FLUSH_AT", 25)  # several intermediate flushes
+    _, producer, _ = make(sqs_queue)
+    calls = hooks.record("SendMessageBatch")
+    with producer.batch() as sent:
+        for i in range(60):
+            producer.send("process_file", file_id=str(i))
+    assert sum(len(c["Entries"]) for c in calls) == 60
+    assert len(sent.message_ids) == len(set(sent.message_ids)) == 60
+    assert sqs_local.total(sqs_queue.url) == 60
+
+
 def test_send_many_with_threads(sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any) -> None:
     _, producer, _ = make(sqs_queue)
     calls = hooks.record("SendMessageBatch")
