@@ -22,14 +22,14 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import median, table  # noqa: E402
+from _stats import median, table
 
-from sqs_lambda import aws  # noqa: E402
-from sqs_lambda.engine import LOCAL_CREDENTIALS, EmbeddedEngine  # noqa: E402
-from sqs_lambda.local.runtime import LocalRuntime, RuntimeOptions  # noqa: E402
-from sqs_lambda.producer import Producer  # noqa: E402
+from sqs_lambda import aws
+from sqs_lambda.engine import LOCAL_CREDENTIALS, EmbeddedEngine
+from sqs_lambda.local.runtime import LocalRuntime, RuntimeOptions
+from sqs_lambda.producer import Producer
 
-APP = '''
+APP = """
 from sqs_lambda import Router
 
 router = Router()
@@ -41,7 +41,7 @@ def noop(n: int) -> None:
 
 
 lambda_handler = router.lambda_handler
-'''
+"""
 
 
 def fill(url: str, count: int) -> None:
@@ -57,8 +57,10 @@ def raw_drain(count: int) -> float:
     while drained < count:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
         if messages:
-            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                                                           for i, m in enumerate(messages)])
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
             drained += len(messages)
     rate = count / (time.perf_counter() - began)
     sqs.delete_queue(QueueUrl=url)
@@ -68,25 +70,46 @@ def raw_drain(count: int) -> float:
 def through_runtime(count: int, endpoint: str, workdir: Path) -> float:
     stage = f"b{uuid.uuid4().hex[:6]}"
     template = {
-        "AWSTemplateFormatVersion": "2010-09-09", "Transform": "AWS::Serverless-2016-10-31",
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
         "Resources": {
             "DLQ": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{stage}-dlq"}},
-            "Jobs": {"Type": "AWS::SQS::Queue", "Properties": {
-                "QueueName": f"{stage}-jobs", "VisibilityTimeout": 60,
-                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DLQ", "Arn"]}, "maxReceiveCount": 5}}},
-            "Fn": {"Type": "AWS::Serverless::Function", "Properties": {
-                "CodeUri": "src/", "Handler": "app.lambda_handler", "Runtime": "python3.11", "Timeout": 10,
-                "Events": {"Q": {"Type": "SQS", "Properties": {
-                    "Queue": {"Fn::GetAtt": ["Jobs", "Arn"]}, "BatchSize": 10,
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    "ScalingConfig": {"MaximumConcurrency": 2}}}}}},
+            "Jobs": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": f"{stage}-jobs",
+                    "VisibilityTimeout": 60,
+                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DLQ", "Arn"]}, "maxReceiveCount": 5},
+                },
+            },
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "CodeUri": "src/",
+                    "Handler": "app.lambda_handler",
+                    "Runtime": "python3.11",
+                    "Timeout": 10,
+                    "Events": {
+                        "Q": {
+                            "Type": "SQS",
+                            "Properties": {
+                                "Queue": {"Fn::GetAtt": ["Jobs", "Arn"]},
+                                "BatchSize": 10,
+                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                                "ScalingConfig": {"MaximumConcurrency": 2},
+                            },
+                        }
+                    },
+                },
+            },
         },
     }
     (workdir / "src").mkdir(exist_ok=True)
     (workdir / "src" / "app.py").write_text(APP)
     (workdir / "template.yaml").write_text(json.dumps(template))
-    runtime = LocalRuntime(RuntimeOptions(template=workdir / "template.yaml", endpoint_url=endpoint,
-                                          state_dir=workdir / ".state"))
+    runtime = LocalRuntime(
+        RuntimeOptions(template=workdir / "template.yaml", endpoint_url=endpoint, state_dir=workdir / ".state")
+    )
     runtime.start()
     try:
         url = runtime.resources.queue_urls["Jobs"]
@@ -121,15 +144,22 @@ def main() -> None:
             samples["engine raw receive+delete"].append(raw_drain(options.messages))
             with tempfile.TemporaryDirectory() as workdir:
                 samples["sqs-lambda local (end to end)"].append(
-                    through_runtime(options.messages, endpoint, Path(workdir)))
+                    through_runtime(options.messages, endpoint, Path(workdir))
+                )
                 os.environ["AWS_ENDPOINT_URL"] = endpoint
                 aws.reset()
     finally:
         if engine is not None:
             engine.stop()
     rates = {name: median(values) for name, values in samples.items()}
-    print(table(f"local runtime: {options.messages} no-op jobs at {endpoint}, median of {options.repeat}",
-                "msgs/s", rates, "engine raw receive+delete"))
+    print(
+        table(
+            f"local runtime: {options.messages} no-op jobs at {endpoint}, median of {options.repeat}",
+            "msgs/s",
+            rates,
+            "engine raw receive+delete",
+        )
+    )
     ratio = rates["sqs-lambda local (end to end)"] / rates["engine raw receive+delete"]
     print(f"\nlocal runtime / raw drain = {ratio:.2f} (target >= 0.5)")
 

@@ -22,23 +22,25 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import median, table  # noqa: E402
+from _stats import median, table
 
-from sqs_lambda import aws  # noqa: E402
-from sqs_lambda.engine import LOCAL_CREDENTIALS, EmbeddedEngine  # noqa: E402
-from sqs_lambda.producer import Producer  # noqa: E402
+from sqs_lambda import aws
+from sqs_lambda.engine import LOCAL_CREDENTIALS, EmbeddedEngine
+from sqs_lambda.producer import Producer
 
 SEND_OPERATIONS = ("SendMessage", "SendMessageBatch")
 
 
 def count_requests(client: Any, counter: dict[str, int]) -> None:
     for operation in SEND_OPERATIONS:
-        client.meta.events.register(f"before-call.sqs.{operation}",
-                                    lambda **kw: counter.__setitem__("n", counter["n"] + 1))
+        client.meta.events.register(
+            f"before-call.sqs.{operation}", lambda **kw: counter.__setitem__("n", counter["n"] + 1)
+        )
 
 
-def run_variant(name: str, send_round: Callable[[str, range], None], jobs: int, round_size: int,
-                counter: dict[str, int]) -> tuple[float, int]:
+def run_variant(
+    name: str, send_round: Callable[[str, range], None], jobs: int, round_size: int, counter: dict[str, int]
+) -> tuple[float, int]:
     """Send ``jobs`` jobs in rounds, each into a fresh queue (created untimed), so depth stays moderate."""
     sqs = aws.client("sqs")
     counter["n"] = 0
@@ -78,8 +80,12 @@ def main() -> None:
         naive_client = aws.client("sqs")
         workers_resource = boto3.resource("sqs", endpoint_url=url, region_name="us-east-1")
         count_requests(workers_resource.meta.client, counter)
-        workers_env = SQSEnv(session=boto3.session.Session(region_name="us-east-1"), codec="json",
-                             sqs_client=naive_client, sqs_resource=workers_resource)
+        workers_env = SQSEnv(
+            session=boto3.session.Session(region_name="us-east-1"),
+            codec="json",
+            sqs_client=naive_client,
+            sqs_resource=workers_resource,
+        )
 
         def naive(queue_url: str, numbers: range) -> None:
             for n in numbers:
@@ -112,8 +118,12 @@ def main() -> None:
         def ours_many(queue_url: str, numbers: range) -> None:
             producer(queue_url).send_many([("process_file", {"file_id": str(n)}) for n in numbers], concurrency=4)
 
-        variants = {"naive send_message loop": naive, "sqs-workers add_batch": sqs_workers,
-                    "sqs-lambda batch()": ours_batch, "sqs-lambda send_many x4": ours_many}
+        variants = {
+            "naive send_message loop": naive,
+            "sqs-workers add_batch": sqs_workers,
+            "sqs-lambda batch()": ours_batch,
+            "sqs-lambda send_many x4": ours_many,
+        }
         samples: dict[str, list[float]] = {name: [] for name in variants}
         requests: dict[str, int] = {}
         for _ in range(options.repeat):  # interleaved, so machine noise hits every variant alike
@@ -122,16 +132,24 @@ def main() -> None:
                 samples[name].append(rate)
                 requests[name] = count
         rates = {name: median(values) for name, values in samples.items()}
-        print(table(f"producer: {options.jobs} jobs per variant at {url} (rounds of {options.round or 'all'}), "
-                    f"median of {options.repeat}",
-                    "msgs/s", rates, "naive send_message loop"))
+        print(
+            table(
+                f"producer: {options.jobs} jobs per variant at {url} (rounds of {options.round or 'all'}), "
+                f"median of {options.repeat}",
+                "msgs/s",
+                rates,
+                "naive send_message loop",
+            )
+        )
         print()
         for name, count in requests.items():
             print(f"{name:<34}{count / options.jobs:>8.2f} send requests per message")
         ours = rates["sqs-lambda batch()"]
-        print(f"\nbatch() / naive = {ours / rates['naive send_message loop']:.2f} (target >= 8), "
-              f"batch() / sqs-workers = {ours / rates['sqs-workers add_batch']:.2f} (target >= 1.0), "
-              f"send_many / naive = {rates['sqs-lambda send_many x4'] / rates['naive send_message loop']:.2f}")
+        print(
+            f"\nbatch() / naive = {ours / rates['naive send_message loop']:.2f} (target >= 8), "
+            f"batch() / sqs-workers = {ours / rates['sqs-workers add_batch']:.2f} (target >= 1.0), "
+            f"send_many / naive = {rates['sqs-lambda send_many x4'] / rates['naive send_message loop']:.2f}"
+        )
     finally:
         if engine is not None:
             engine.stop()

@@ -307,30 +307,44 @@ class Producer:
         return message_ids
 
     def _send_group(self, group: Sequence[Outgoing]) -> tuple[list[str], list[dict[str, Any]]]:
-        """One batch (<= 10 entries, <= 1 MiB) with bounded retries of the retryable failures."""
+        """One batch (<= 10 entries, <= 1 MiB) with bounded retries of the retryable failures.
+
+        Every entry ends in exactly one of: sent (its MessageId), or unsent with its last error.
+        """
         ids: dict[str, str] = {}
         pending = {str(i): message for i, message in enumerate(group)}
-        failures: dict[str, dict[str, Any]] = {}
+        failures: dict[str, dict[str, Any]] = {}  # the last error of each entry not sent (yet)
         for attempt in range(SEND_ATTEMPTS):
             if attempt:
                 time.sleep(min(2.0, 0.05 * 2**attempt))
             try:
                 response = self.backend.send_batch(self.queue_url, [m.entry(i) for i, m in pending.items()])
             except Exception as error:  # throttled or unreachable after botocore's own retries
-                failures = {
-                    i: {"Id": i, "Code": type(error).__name__, "Message": str(error)[:300], "SenderFault": False}
-                    for i in pending
-                }
+                failures.update(
+                    {
+                        i: {"Id": i, "Code": type(error).__name__, "Message": str(error)[:300], "SenderFault": False}
+                        for i in pending
+                    }
+                )
                 continue
             for success in response.get("Successful", []):
-                ids[success["Id"]] = success["MessageId"]
-                pending.pop(success["Id"], None)
-                failures.pop(success["Id"], None)
+                if success["Id"] in pending:
+                    ids[success["Id"]] = success["MessageId"]
+                    failures.pop(success["Id"], None)
+            reported = {failure["Id"]: dict(failure) for failure in response.get("Failed", [])}
             retry_later: dict[str, Outgoing] = {}
-            for failure in response.get("Failed", []):
-                failures[failure["Id"]] = dict(failure)
-                if not failure.get("SenderFault") and failure["Id"] in pending:
-                    retry_later[failure["Id"]] = pending[failure["Id"]]
+            for entry_id, message in pending.items():
+                if entry_id in ids:
+                    continue
+                failure = reported.get(entry_id) or {
+                    "Id": entry_id,
+                    "Code": "MissingFromResponse",
+                    "Message": "SQS reported neither success nor failure",
+                    "SenderFault": False,
+                }
+                failures[entry_id] = failure
+                if not failure.get("SenderFault"):
+                    retry_later[entry_id] = message
             pending = retry_later
             if not pending:
                 break
@@ -339,7 +353,7 @@ class Producer:
             for i in sorted(failures, key=int)
             if i not in ids
         ]
-        return [ids.get(str(i), "") for i in range(len(group)) if str(i) in ids], unsent
+        return [ids[str(i)] for i in range(len(group)) if str(i) in ids], unsent
 
 
 def _job_of(message: Outgoing) -> str:

@@ -21,12 +21,14 @@ def message_id(record: Any) -> str | None:
     return None
 
 
-def attribute(record: Record, name: str) -> str | None:
+def attribute(record: Any, name: str) -> str | None:
+    if not isinstance(record, dict):
+        return None
     attributes = record.get("attributes")
     return attributes.get(name) if isinstance(attributes, dict) else None
 
 
-def receive_count(record: Record) -> int:
+def receive_count(record: Any) -> int:
     """ApproximateReceiveCount as an int (1 when absent or unreadable)."""
     try:
         return max(1, int(attribute(record, "ApproximateReceiveCount") or 1))
@@ -34,7 +36,7 @@ def receive_count(record: Record) -> int:
         return 1
 
 
-def group_id(record: Record) -> str | None:
+def group_id(record: Any) -> str | None:
     return attribute(record, "MessageGroupId")
 
 

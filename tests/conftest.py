@@ -13,6 +13,12 @@ import pathlib
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Fuzzing depth: 300 examples by default; HYPOTHESIS_PROFILE=deep for a long run by hand.
+settings.register_profile("default", max_examples=300)
+settings.register_profile("deep", max_examples=5000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 os.environ.update(
     {

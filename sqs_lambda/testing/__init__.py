@@ -6,11 +6,13 @@ package registers; everything else is importable from here.
 
 from .events import LambdaContext, lambda_context, queue_arn, scheduled_event, sqs_event, sqs_record
 from .memory import DrainResult, InMemoryQueue, StoredMessage, drain
+from .transport import RecordingTransport
 
 __all__ = [
     "DrainResult",
     "InMemoryQueue",
     "LambdaContext",
+    "RecordingTransport",
     "StoredMessage",
     "drain",
     "lambda_context",

@@ -62,8 +62,9 @@ def test_batches_use_ten_per_request(sqs_local: LocalSqs, sqs_queue: QueuePair, 
     assert sorted(int(s["file_id"]) for s in seen) == list(range(count))
 
 
-def test_long_batch_blocks_flush_each_message_once(sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_batch_blocks_flush_each_message_once(
+    sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sqs_lambda import producer as producer_module
 
     monkeypatch.setattr(producer_module, "FLUSH_AT", 25)  # several intermediate flushes

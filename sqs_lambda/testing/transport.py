@@ -1,4 +1,10 @@
-"""A recording transport for unit tests of the failure policy (no network)."""
+"""A transport that records the failure policy's SQS calls instead of making them (no network).
+
+Use it to unit-test what your jobs' failures do: ``router.transport = RecordingTransport()``, run an
+event through ``router.lambda_handler``, then look at ``sends`` (DLQ copies, delay hops) and
+``visibility`` (backoff). ``dlq=False`` simulates a queue without a DLQ, ``fail_sends=True`` a DLQ that
+cannot be reached.
+"""
 
 from __future__ import annotations
 

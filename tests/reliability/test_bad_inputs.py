@@ -1,0 +1,300 @@
+"""Every row of the README's "Bad input" table, exercised against the embedded SQS endpoint."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import pickle
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sqs_lambda import EncodeError, JobArgumentError, MessageTooLargeError, Producer, Reject, Router, backoff
+from sqs_lambda import envelope as wire
+from sqs_lambda.errors import ConfigurationError, SendError
+from sqs_lambda.testing import sqs_event
+from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Scene:
+    """One queue pair, a router on it, and helpers to push a body through and read the DLQ."""
+
+    def __init__(self, sqs_local: LocalSqs, queue: QueuePair) -> None:
+        self.sqs, self.queue = sqs_local, queue
+        self.router = Router(queue_url=queue.url)
+
+        @self.router.job()
+        def work(n: int) -> None: ...
+
+    def consume(self, body: str, attributes: dict[str, Any] | None = None, router: Router | None = None) -> Any:
+        self.sqs.client.send_message(QueueUrl=self.queue.url, MessageBody=body, MessageAttributes=attributes or {})
+        return self.sqs.deliver(router or self.router, self.queue)
+
+    def reason(self) -> dict[str, str]:
+        (message,) = self.sqs.receive(self.queue.dlq_url, wait=1)
+        return wire.read_failure(message["MessageAttributes"])
+
+    def expect_dlq(self, body: str, error_type: str, text: str, **kwargs: Any) -> None:
+        verdict = self.consume(body, **kwargs)
+        assert verdict is not None and verdict.failed == []  # copied to the DLQ, then deleted
+        reason = self.reason()
+        assert reason["error_type"] == error_type, reason
+        assert text in reason["error_message"], reason
+        assert self.sqs.total(self.queue.url) == 0
+
+
+def envelope(**fields: Any) -> str:
+    return json.dumps({"sqs_lambda": 1, **fields})
+
+
+def celery_body(content_type: str = "application/json", **headers: Any) -> str:
+    inner = base64.b64encode(json.dumps([[], {}, {}]).encode()).decode()
+    outer = {
+        "body": inner,
+        "content-type": content_type,
+        "headers": {"task": "work", "id": "t1", **headers},
+        "properties": {"body_encoding": "base64"},
+    }
+    return base64.b64encode(json.dumps(outer).encode()).decode()
+
+
+def signed_router(scene: Scene) -> Router:
+    router = Router(signing_key=["new-key", "old-key"])
+    router.job("work")(lambda n: None)
+    return router
+
+
+def handler_raises(scene: Scene) -> None:
+    router = Router(default_max_retries=1, default_backoff=backoff.immediate())
+    router.job("work")(lambda n: (_ for _ in ()).throw(RuntimeError("boom")))
+    first = scene.consume(envelope(job="work", kwargs={"n": 1}), router=router)
+    assert first is not None and len(first.failed) == 1
+    second = scene.sqs.deliver(router, scene.queue, wait=2)
+    assert second is not None and second.failed == []
+    reason = scene.reason()
+    assert (reason["error_type"], reason["attempts"], reason["decision"]) == (
+        "RuntimeError",
+        "2",
+        "gave up after 2 attempts",
+    )
+
+
+def no_dlq(scene: Scene) -> None:
+    url = scene.sqs.client.create_queue(QueueName=scene.queue.name + "-alone")["QueueUrl"]
+    lonely = QueuePair(url, scene.sqs.arn(url), "", "")
+    router = Router()
+    router.job("work")(lambda n: (_ for _ in ()).throw(Reject("never")))
+    scene.sqs.client.send_message(QueueUrl=url, MessageBody=envelope(job="work", kwargs={"n": 1}))
+    verdict = scene.sqs.deliver(router, lonely)
+    assert verdict is not None and len(verdict.failed) == 1 and scene.sqs.total(url) == 1
+
+
+def malformed_records(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:
+    event = sqs_event(("work", {"n": 1}), ("work", {"n": "bad"}))
+    del event["Records"][1]["messageId"]
+    event["Records"].append("not a record")
+    response = scene.router.lambda_handler(event, None)
+    assert all(item["itemIdentifier"] for item in response["batchItemFailures"])
+    assert any("no messageId" in record.getMessage() or "cannot" in str(record.__dict__) for record in caplog.records)
+
+
+def unmatched_direct(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:
+    assert scene.router.lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event"}, None) == {
+        "batchItemFailures": []
+    }
+    assert any(record.getMessage() == "a direct invocation matched no raw route" for record in caplog.records)
+
+
+def producer_case(check: Callable[[Scene, Producer], None]) -> Callable[[Scene], None]:
+    def run(scene: Scene) -> None:
+        check(scene, scene.router.producer)
+        assert scene.sqs.total(scene.queue.url) == 0  # nothing was sent
+
+    return run
+
+
+def unencodable(scene: Scene, producer: Producer) -> None:
+    with pytest.raises(EncodeError, match="job 'anything', argument 'when'"):
+        producer.send("anything", when=object())
+
+
+def bad_arguments(scene: Scene, producer: Producer) -> None:
+    with pytest.raises(JobArgumentError, match=r"job 'work'.*\$\.n") as caught:
+        producer.send("work", n="x")
+    assert isinstance(caught.value, TypeError)
+
+
+def oversize(scene: Scene, producer: Producer) -> None:
+    with pytest.raises(MessageTooLargeError, match=r"bytes; the queue accepts at most 1,048,576 bytes"):
+        producer.send("anything", blob="x" * 1_100_000)
+
+
+def bad_delay(scene: Scene, producer: Producer) -> None:
+    with pytest.raises(ValueError, match=">= 0 seconds"):
+        producer.send("work", n=1, delay=-5)
+    with pytest.raises(ValueError, match="604800 seconds"):
+        producer.send("work", n=1, delay=700_000)
+
+
+def fifo_rules(scene: Scene, producer: Producer) -> None:
+    pair = scene.sqs.create_queue_pair(scene.queue.name + "-f", fifo=True)
+    fifo = Producer(pair.url)
+    with pytest.raises(ConfigurationError, match="pass group_id"):
+        fifo.send("work", n=1)
+    with pytest.raises(ConfigurationError, match="no per-message delay"):
+        fifo.send("work", n=1, group_id="g", delay=3)
+    assert scene.sqs.total(pair.url) == 0
+
+
+def send_error(scene: Scene) -> None:
+    from sqs_lambda import aws
+
+    def refuse(parsed: dict[str, Any], **_: Any) -> None:
+        refused = parsed.pop("Successful", [])[:1]
+        parsed.setdefault("Failed", []).extend(
+            {"Id": e["Id"], "SenderFault": True, "Code": "InvalidMessageContents", "Message": "injected"}
+            for e in refused
+        )
+
+    client = aws.client("sqs")
+    client.meta.events.register("after-call.sqs.SendMessageBatch", refuse)
+    try:
+        with pytest.raises(SendError, match=r"1 message\(s\) were not sent:\n  [0-9a-f]{32}: InvalidMessageContents"):
+            scene.router.producer.send_many([("work", {"n": n}) for n in range(3)])
+    finally:
+        client.meta.events.unregister("after-call.sqs.SendMessageBatch", refuse)
+
+
+CASES: dict[str, Callable[..., None]] = {
+    "body is not JSON (no text route)": lambda s: s.expect_dlq("hello", "NoRouteError", "the body is not JSON"),
+    "JSON that is not an envelope, no raw route matches": lambda s: s.expect_dlq(
+        '{"a": 1}', "NoRouteError", "JSON that is not an sqs-lambda envelope"
+    ),
+    "envelope without a job name": lambda s: s.expect_dlq(envelope(), "DecodeError", "has no job name"),
+    "envelope version newer than this library": lambda s: s.expect_dlq(
+        json.dumps({"sqs_lambda": 2, "job": "work"}), "UnsupportedVersionError", "envelope version 2 is newer"
+    ),
+    "envelope field of the wrong type": lambda s: s.expect_dlq(
+        envelope(job="work", hops="many"), "DecodeError", "malformed envelope"
+    ),
+    "unknown job": lambda s: s.expect_dlq(envelope(job="nope"), "UnknownJobError", "no job named 'nope'"),
+    "missing argument": lambda s: s.expect_dlq(envelope(job="work"), "JobArgumentError", "missing required field `n`"),
+    "argument of the wrong type": lambda s: s.expect_dlq(
+        envelope(job="work", kwargs={"n": "x"}), "JobArgumentError", "Expected `int`, got `str` - at `$.n`"
+    ),
+    "unexpected argument": lambda s: s.expect_dlq(
+        envelope(job="work", kwargs={"n": 1, "m": 2}), "JobArgumentError", "unknown field `m`"
+    ),
+    "pickle body (any producer)": lambda s: s.expect_dlq(
+        base64.b64encode(pickle.dumps({"n": 1})).decode(), "PickleRejectedError", "never unpickled"
+    ),
+    "sqs-workers pickle codec": lambda s: s.expect_dlq(
+        "gASVAAAAAAAAAAB9lC4=",
+        "PickleRejectedError",
+        "ContentType 'pickle_compat'",
+        attributes={
+            "JobName": {"DataType": "String", "StringValue": "work"},
+            "ContentType": {"DataType": "String", "StringValue": "pickle_compat"},
+        },
+        router=_accepting(s, "sqs_workers"),
+    ),
+    "Celery pickle content type": lambda s: s.expect_dlq(
+        celery_body("application/x-python-serialize"),
+        "PickleRejectedError",
+        "application/x-python-serialize",
+        router=_accepting(s, "celery"),
+    ),
+    "django-eb-sqs `pickle: true`": lambda s: s.expect_dlq(
+        json.dumps({"func": "mytasks.work", "args": [], "kwargs": {}, "pickle": True}),
+        "PickleRejectedError",
+        "pickle: true",
+        router=_accepting(s, "django_eb_sqs"),
+    ),
+    "expired Celery task": lambda s: s.expect_dlq(
+        celery_body(expires="2020-01-01T00:00:00+00:00"),
+        "Reject",
+        "expired at 2020-01-01",
+        router=_accepting(s, "celery"),
+    ),
+    "unsigned envelope (signing router)": lambda s: s.expect_dlq(
+        envelope(job="work", kwargs={"n": 1}), "SignatureError", "not signed", router=signed_router(s)
+    ),
+    "forged or altered envelope": lambda s: s.expect_dlq(
+        wire.encode("work", {"n": 1}, sign=lambda payload: "forged")[0],
+        "SignatureError",
+        "matches none of the keys",
+        router=signed_router(s),
+    ),
+    "handler raises": handler_raises,
+    "handler raises `Reject`": lambda s: s.expect_dlq(
+        envelope(job="rejects"), "Reject", "not today", router=_rejecting()
+    ),
+    "no DLQ configured, or the DLQ copy fails": no_dlq,
+    "record without messageId / not an object (malformed event)": malformed_records,
+    "event without `Records` that no raw route matches": unmatched_direct,
+    "producer: argument that cannot be encoded": producer_case(unencodable),
+    "producer: arguments that do not fit the signature": producer_case(bad_arguments),
+    "producer: message over the queue's size limit": producer_case(oversize),
+    "producer: negative or too long delay": producer_case(bad_delay),
+    "producer: FIFO without group id, or with a delay": producer_case(fifo_rules),
+    "producer: entries SQS refuses (sender's fault), or still failing after retries": send_error,
+}
+
+
+def _accepting(scene: Scene, fmt: str) -> Router:
+    router = Router(accept=["sqs_lambda", fmt], aliases={"mytasks.work": "work"})  # type: ignore[list-item]
+    router.job("work")(lambda n=0: None)
+    return router
+
+
+def _rejecting() -> Router:
+    router = Router()
+    router.job("rejects")(lambda: (_ for _ in ()).throw(Reject("not today")))
+    return router
+
+
+def readme_rows() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| bad input")]
+    return [row.split(" | ")[0][2:].strip() for row in rows]
+
+
+def test_every_readme_row_has_a_case() -> None:
+    rows = readme_rows()
+    assert len(rows) >= 15
+    assert set(rows) == set(CASES)
+
+
+@pytest.mark.parametrize("row", sorted(CASES))
+def test_bad_input(row: str, sqs_local: LocalSqs, sqs_queue: QueuePair, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    case = CASES[row]
+    scene = Scene(sqs_local, sqs_queue)
+    if "caplog" in case.__code__.co_varnames[: case.__code__.co_argcount]:
+        case(scene, caplog)
+    else:
+        case(scene)
+
+
+def test_signed_envelopes_pass_and_keys_rotate(
+    sqs_local: LocalSqs, sqs_queue: QueuePair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqs_lambda import signing
+
+    monkeypatch.setenv("JOB_SIGNING_KEYS", "new-key,old-key")
+    router = Router(queue_url=sqs_queue.url, signing_key=signing.from_env("JOB_SIGNING_KEYS"))
+    seen: list[int] = []
+    router.job("work")(lambda n: seen.append(n))
+    Producer(sqs_queue.url, signing_key="old-key").send("work", n=1)  # signed before the rotation
+    Producer(sqs_queue.url, signing_key=["new-key", "old-key"]).send("work", n=2)
+    for _ in range(3):
+        sqs_local.deliver(router, sqs_queue)
+    assert sorted(seen) == [1, 2] and sqs_local.total(sqs_queue.dlq_url) == 0
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", signing.sign(b"k", b"payload"))

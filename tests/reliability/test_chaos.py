@@ -1,0 +1,199 @@
+"""Chaos through the local runtime: transient failures, poison, Retry, and handlers that overrun the
+function timeout. Nothing may be lost: every job succeeds at least once or sits in the DLQ.
+
+CI runs the fast profile (CHAOS_JOBS=500 on the embedded moto). By hand, a large run on LocalStack:
+``CHAOS_JOBS=10000 CHAOS_ENDPOINT=http://127.0.0.1:4566 pytest tests/reliability/test_chaos.py -m slow -s``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sqs_lambda import aws
+from sqs_lambda import envelope as wire
+from sqs_lambda.local.runtime import LocalRuntime, RuntimeOptions
+from sqs_lambda.producer import Producer
+
+APP = '''
+"""Chaos jobs: the kind decides how a job misbehaves on its first attempt(s)."""
+import json, os, threading, time
+
+from sqs_lambda import Reject, Retry, Router, backoff
+
+router = Router(default_max_retries=3, default_backoff=backoff.constant(1), time_margin_ms=500)
+_lock = threading.Lock()
+_calls = {}
+
+
+def _attempt(n):
+    with _lock:
+        _calls[n] = _calls.get(n, 0) + 1
+        return _calls[n]
+
+
+def _done(n):
+    with _lock, open(os.environ["LEDGER"], "a") as out:
+        out.write(f"{n}\\n")
+
+
+@router.job()
+def chaos(n: int, kind: str) -> None:
+    attempt = _attempt(n)
+    if kind == "transient" and attempt == 1:
+        raise RuntimeError(f"transient failure of {n}")
+    if kind == "retry" and attempt == 1:
+        raise Retry(delay=1)
+    if kind == "poison":
+        if n % 2:
+            raise Reject(f"poison {n}")
+        raise ValueError(f"poison {n} always fails")
+    if kind == "overrun" and attempt == 1:
+        time.sleep(3)  # past the 2 s function timeout: the whole batch fails
+    _done(n)
+
+
+lambda_handler = router.lambda_handler
+'''
+
+
+def kind_of(n: int) -> str:
+    slot = n % 100
+    if slot < 10:
+        return "transient"
+    if slot == 10:
+        return "poison"
+    if slot < 16:
+        return "retry"
+    if slot == 16:
+        return "overrun"
+    return "ok"
+
+
+def run_chaos(jobs: int, endpoint: str, workdir: Path) -> dict[str, Any]:
+    stage = f"c{uuid.uuid4().hex[:6]}"
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {
+            "DLQ": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{stage}-chaos-dlq"}},
+            "Jobs": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": f"{stage}-chaos",
+                    "VisibilityTimeout": 4,
+                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DLQ", "Arn"]}, "maxReceiveCount": 10},
+                },
+            },
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "CodeUri": "src/",
+                    "Handler": "app.lambda_handler",
+                    "Runtime": "python3.11",
+                    "Timeout": 2,
+                    "Environment": {"Variables": {"LEDGER": str(workdir / "ledger.txt")}},
+                    "Events": {
+                        "Q": {
+                            "Type": "SQS",
+                            "Properties": {
+                                "Queue": {"Fn::GetAtt": ["Jobs", "Arn"]},
+                                "BatchSize": 10,
+                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                                "ScalingConfig": {"MaximumConcurrency": 4},
+                            },
+                        }
+                    },
+                },
+            },
+        },
+    }
+    (workdir / "src").mkdir()
+    (workdir / "src" / "app.py").write_text(textwrap.dedent(APP))
+    (workdir / "template.yaml").write_text(json.dumps(template))
+    runtime = LocalRuntime(
+        RuntimeOptions(template=workdir / "template.yaml", endpoint_url=endpoint, state_dir=workdir / ".state")
+    )
+    runtime.start()
+    started = time.monotonic()
+    try:
+        Producer(runtime.resources.queue_urls["Jobs"]).send_many(
+            [("chaos", {"n": n, "kind": kind_of(n)}) for n in range(jobs)]
+        )
+        runtime.run_background()
+        assert runtime.run_until_idle(timeout=max(120, jobs / 5), settle=5), runtime.queue_counts()
+        dead = drain(runtime.resources.queue_urls["DLQ"])
+    finally:
+        runtime.stop()
+    ledger = Counter(int(line) for line in (workdir / "ledger.txt").read_text().split())
+    return {
+        "ledger": ledger,
+        "dead": dead,
+        "seconds": time.monotonic() - started,
+        "stats": runtime.triggers["FnQ"].stats,
+    }
+
+
+def drain(url: str) -> list[dict[str, Any]]:
+    sqs = aws.client("sqs")
+    found: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=1
+        ).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            decoded = wire.decode(message["Body"])
+            assert isinstance(decoded, wire.Envelope)
+            found.append(
+                {"kwargs": wire.loads(decoded.kwargs), "failure": wire.read_failure(message["MessageAttributes"])}
+            )
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        )
+
+
+def check(result: dict[str, Any], jobs: int) -> None:
+    ledger, dead = result["ledger"], result["dead"]
+    poison = {n for n in range(jobs) if kind_of(n) == "poison"}
+    dead_numbers = [d["kwargs"]["n"] for d in dead]
+    assert sorted(dead_numbers) == sorted(poison)  # every poison job, and nothing else, in the DLQ
+    for entry in dead:
+        n = entry["kwargs"]["n"]
+        assert entry["kwargs"] == {"n": n, "kind": "poison"}  # the body is intact
+        expected = "Reject" if n % 2 else "ValueError"
+        assert entry["failure"]["error_type"] == expected and entry["failure"]["job"] == "chaos"
+    succeeded = set(ledger)
+    assert succeeded | poison == set(range(jobs)) and not succeeded & poison  # nothing lost
+    duplicates = sum(ledger.values()) - len(ledger)
+    print(
+        f"\nchaos: {jobs} jobs in {result['seconds']:.1f}s, {len(poison)} in the DLQ, "
+        f"{duplicates} duplicate executions (at-least-once), {result['stats'].invocations} invocations, "
+        f"{result['stats'].whole_batch_failures} whole-batch failures"
+    )
+    overruns = [n for n in range(jobs) if kind_of(n) == "overrun"]
+    assert result["stats"].whole_batch_failures >= len(overruns) > 0
+
+
+def endpoint_for(sqs_local: Any) -> str:
+    return os.environ.get("CHAOS_ENDPOINT") or sqs_local.url
+
+
+def test_chaos_fast_profile(sqs_local: Any, tmp_path: Path) -> None:
+    jobs = int(os.environ.get("CHAOS_JOBS", "500"))
+    check(run_chaos(jobs, endpoint_for(sqs_local), tmp_path), jobs)
+
+
+@pytest.mark.slow
+def test_chaos_large_profile(sqs_local: Any, tmp_path: Path) -> None:
+    jobs = int(os.environ.get("CHAOS_JOBS", "10000"))
+    check(run_chaos(jobs, endpoint_for(sqs_local), tmp_path), jobs)
