@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import time
 from collections.abc import Sequence
@@ -57,6 +58,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         self.context = context
         self.fates: list[Fate] = []
         self.metrics = observe.BatchMetrics()
+        self.tracing = observe.tracing_enabled()
         self._remaining = getattr(context, "get_remaining_time_in_millis", None)
 
     # -- Powertools hooks ---------------------------------------------------------------------------
@@ -177,8 +179,9 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         return call
 
     def _run(self, record: dict[str, Any], call: Call) -> Fate:
-        if self.metrics.enabled:
-            return self._run_measured(record, call)
+        if self.metrics.enabled or self.tracing:
+            return self._run_observed(record, call)
+        token = observe.running(call.name, record, call.context)
         try:
             if call.context or current_context():
                 with running_with(call.context):
@@ -189,22 +192,25 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                 result = call.target(*call.args, **call.kwargs)
         except Exception as error:
             return self._failed(record, call, error, rec.receive_count(record))
+        finally:
+            observe.finished(token)
         return DONE
 
-    def _run_measured(self, record: dict[str, Any], call: Call) -> Fate:
+    def _run_observed(self, record: dict[str, Any], call: Call) -> Fate:
+        """The same, measured (metrics) and traced (a subsegment per job) when those are on."""
         started = time.perf_counter()
+        token = observe.running(call.name, record, call.context)
         try:
-            if call.context or current_context():
-                with running_with(call.context):
-                    result = call.target(*call.args, **call.kwargs)
-                    if call.is_async:
-                        result = asyncio.run(result)
-            else:
+            tracing = observe.trace_subsegment(call.name) if self.tracing else contextlib.nullcontext()
+            with tracing, running_with(call.context):
                 result = call.target(*call.args, **call.kwargs)
+                if call.is_async:
+                    result = asyncio.run(result)
         except Exception as error:
             return self._failed(record, call, error, rec.receive_count(record))
-        if started:
-            self.metrics.duration(call.name, (time.perf_counter() - started) * 1000)
+        finally:
+            observe.finished(token)
+        self.metrics.duration(call.name, (time.perf_counter() - started) * 1000)
         self.metrics.count(call.name, "processed")
         return DONE
 
@@ -241,7 +247,11 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         if decided.verdict == Verdict.DEAD_LETTER:
             fate = self._dead_letter(record, decided, job, attempt)
         logged = decided if fate.verdict == Verdict.DONE else fate
-        self.metrics.count(job or "-", "dead_lettered" if fate.verdict == Verdict.DONE else "failed")
+        self.metrics.count(job or "-", "failed")
+        if fate.verdict == Verdict.DONE:
+            self.metrics.count(job or "-", "dead_lettered")
+        elif fate.verdict == Verdict.RETRY:
+            self.metrics.count(job or "-", "retried")
         observe.log_outcome(
             logged,
             job=job,

@@ -2,14 +2,17 @@
 
 One JSON line per failed record, through Powertools' Logger: job, message id, attempt, correlation id,
 error type and message, and the fate. Job arguments are not logged unless ``SQS_LAMBDA_LOG_ARGUMENTS``
-is ``true``. Metrics (Powertools EMF) are emitted only when ``SQS_LAMBDA_METRICS`` is ``true``, so the
-import path stays light by default.
+is ``true``. :class:`JobFields` stamps the same fields on the lines handlers log. Metrics (Powertools
+EMF, ``SQS_LAMBDA_METRICS=true``) and tracing (Powertools Tracer, ``SQS_LAMBDA_TRACING=true``) are
+off by default and imported only when on, so the cold-start path stays light.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
+from contextvars import ContextVar, Token
 from typing import Any
 
 from .policy import Fate, Verdict
@@ -71,11 +74,14 @@ def log_loudly(message: str, **fields: Any) -> None:
 
 
 class BatchMetrics:
-    """Per-job counts and durations for one batch, flushed as one EMF blob when metrics are on."""
+    """Per-job counts and durations for one batch, flushed as one EMF blob per job when metrics are on.
 
-    enabled = os.environ.get("SQS_LAMBDA_METRICS", "").lower() == "true"
+    Metrics (namespace ``$SQS_LAMBDA_METRICS_NAMESPACE``, dimension ``job``): ``processed``, ``failed``,
+    ``retried``, ``dead_lettered`` (counts) and ``duration`` (milliseconds).
+    """
 
     def __init__(self) -> None:
+        self.enabled = os.environ.get("SQS_LAMBDA_METRICS", "").lower() == "true"
         self.counts: Counter[tuple[str, str]] = Counter()
         self.durations: list[tuple[str, float]] = []
 
@@ -90,14 +96,73 @@ class BatchMetrics:
     def flush(self) -> None:
         if not self.enabled or not (self.counts or self.durations):
             return
-        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+        from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
         namespace = os.environ.get(NAMESPACE_VARIABLE, "sqs-lambda")
-        for (job, outcome), value in self.counts.items():
-            with single_metric(name=outcome, unit=MetricUnit.Count, value=value, namespace=namespace) as m:
-                m.add_dimension(name="job", value=job)
-        for job, milliseconds in self.durations:
-            with single_metric(
-                name="duration", unit=MetricUnit.Milliseconds, value=milliseconds, namespace=namespace
-            ) as m:
-                m.add_dimension(name="job", value=job)
+        jobs = {job for job, _ in self.counts} | {job for job, _ in self.durations}
+        for job in sorted(jobs):
+            metrics = EphemeralMetrics(namespace=namespace)
+            metrics.add_dimension(name="job", value=job)
+            for (name, outcome), value in self.counts.items():
+                if name == job:
+                    metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=value)
+            for name, milliseconds in self.durations:
+                if name == job:
+                    metrics.add_metric(name="duration", unit=MetricUnit.Milliseconds, value=milliseconds)
+            metrics.flush_metrics()
+
+
+# -- the job running now, for log lines written by handlers ------------------------------------------
+
+_running: ContextVar[tuple[str, Any, Any] | None] = ContextVar("sqs_lambda_running_job", default=None)
+
+
+def running(job: str, record: Any, context: Any) -> Token[tuple[str, Any, Any] | None]:
+    return _running.set((job, record, context))
+
+
+def finished(token: Token[tuple[str, Any, Any] | None]) -> None:
+    _running.reset(token)
+
+
+def job_fields() -> dict[str, Any]:
+    """job, message_id, attempt and correlation_id of the job running now ({} outside a job)."""
+    current = _running.get()
+    if current is None:
+        return {}
+    from .records import message_id, receive_count
+
+    job, record, context = current
+    return record_fields(job=job, message_id=message_id(record), attempt=receive_count(record), context=context)
+
+
+class JobFields(logging.Filter):
+    """A logging filter that stamps every record with the running job's fields.
+
+    ``logger.addFilter(JobFields())`` on a Powertools Logger (or any logger): each line a handler logs
+    then carries job, message_id, attempt and correlation_id.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in job_fields().items():
+            setattr(record, key, value)
+        return True
+
+
+# -- tracing (optional) ------------------------------------------------------------------------------
+
+_tracer: Any = None
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get("SQS_LAMBDA_TRACING", "").lower() == "true"
+
+
+def trace_subsegment(job: str) -> Any:
+    """A Powertools Tracer subsegment around one job (``SQS_LAMBDA_TRACING=true``; needs aws-xray-sdk)."""
+    global _tracer
+    if _tracer is None:
+        from aws_lambda_powertools import Tracer
+
+        _tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "sqs-lambda")
+    return _tracer.provider.in_subsegment(f"## job {job}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as _dt
 import zlib
 from collections.abc import Mapping, Sequence
@@ -88,10 +89,8 @@ def looks_like_pickle(body: str | None) -> bool:
         except (binascii.Error, ValueError):
             continue
     for data in list(candidates):
-        try:
+        with contextlib.suppress(zlib.error):
             candidates.append(zlib.decompress(data))
-        except zlib.error:
-            pass
     return any(data[:1] == b"\x80" and 0 < data[1:2][0] <= 5 for data in candidates if len(data) > 2)
 
 

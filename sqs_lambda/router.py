@@ -256,15 +256,15 @@ class Router:
                 return self.call_for(envelope, message_id, verify=False)
             decoded = found
         if decoded.__class__ is wire.Envelope:
-            return self.call_for(decoded, message_id)  # type: ignore[arg-type]
+            return self.call_for(decoded, message_id)
         return self.raw_call(decoded, message_id)  # type: ignore[arg-type]
 
     def call_for(self, envelope: wire.Envelope, message_id: str | None, *, verify: bool = True) -> Call:
         """A call for an envelope; ``verify=False`` for peers' formats, which carry no signature."""
         if self.signing_key is not None and verify:
-            from .signing import verify
+            from .signing import verify as verify_signature
 
-            verify(self.signing_key, envelope, message_id)
+            verify_signature(self.signing_key, envelope, message_id)
         job = self.jobs.get(envelope.job)
         if job is None:
             raise UnknownJobError(

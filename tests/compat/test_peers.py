@@ -56,7 +56,7 @@ def test_sqs_workers_json_messages_are_consumed(sqs_local: LocalSqs, sqs_queue: 
 
 @pytest.mark.parametrize("codec", ["pickle", "pickle_compat"])
 def test_sqs_workers_pickle_goes_to_the_dlq_unread(sqs_local: LocalSqs, sqs_queue: QueuePair, codec: str) -> None:
-    env, queue = workers_queue(sqs_local, sqs_queue, codec)
+    _env, queue = workers_queue(sqs_local, sqs_queue, codec)
     queue.connect_processor("send_email", lambda to: None).delay(to="x")
     ran: list[str] = []
     for accept in (["sqs_lambda", "sqs_workers"], ["sqs_lambda"]):
@@ -71,7 +71,7 @@ def test_sqs_workers_pickle_goes_to_the_dlq_unread(sqs_local: LocalSqs, sqs_queu
 
 
 def test_default_router_rejects_sqs_workers_pickle_as_pickle(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
-    env, queue = workers_queue(sqs_local, sqs_queue, "pickle_compat")
+    _env, queue = workers_queue(sqs_local, sqs_queue, "pickle_compat")
     queue.connect_processor("job", lambda n: None).delay(n=1)
     deliver_all(sqs_local, Router(), sqs_queue)
     (reason,) = dlq_reasons(sqs_local, sqs_queue)

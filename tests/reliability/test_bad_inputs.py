@@ -155,8 +155,9 @@ def fifo_rules(scene: Scene, producer: Producer) -> None:
 def send_error(scene: Scene) -> None:
     from sqs_lambda import aws
 
-    def refuse(parsed: dict[str, Any], **_: Any) -> None:
-        refused = parsed.pop("Successful", [])[:1]
+    def refuse(parsed: dict[str, Any], **_: Any) -> None:  # the first entry "fails" (it was not kept by SQS)
+        refused = parsed.get("Successful", [])[:1]
+        parsed["Successful"] = parsed.get("Successful", [])[1:]
         parsed.setdefault("Failed", []).extend(
             {"Id": e["Id"], "SenderFault": True, "Code": "InvalidMessageContents", "Message": "injected"}
             for e in refused

@@ -57,7 +57,7 @@ def chaos(n: int, kind: str) -> None:
             raise Reject(f"poison {n}")
         raise ValueError(f"poison {n} always fails")
     if kind == "overrun" and attempt == 1:
-        time.sleep(3)  # past the 2 s function timeout: the whole batch fails
+        time.sleep(4)  # past the 3 s function timeout: the whole batch fails
     _done(n)
 
 
@@ -166,7 +166,9 @@ def check(result: dict[str, Any], jobs: int) -> None:
     ledger, dead = result["ledger"], result["dead"]
     poison = {n for n in range(jobs) if kind_of(n) == "poison"}
     dead_numbers = [d["kwargs"]["n"] for d in dead]
-    assert sorted(dead_numbers) == sorted(poison)  # every poison job, and nothing else, in the DLQ
+    # every poison job, and nothing else, in the DLQ; a poison record copied to the DLQ inside a batch that
+    # then timed out comes back and is copied again (at-least-once), so copies are counted, not forbidden
+    assert set(dead_numbers) == poison
     for entry in dead:
         n = entry["kwargs"]["n"]
         assert entry["kwargs"] == {"n": n, "kind": "poison"}  # the body is intact
