@@ -89,8 +89,8 @@ def run_chaos(jobs: int, endpoint: str, workdir: Path) -> dict[str, Any]:
                 "Type": "AWS::SQS::Queue",
                 "Properties": {
                     "QueueName": f"{stage}-chaos",
-                    "VisibilityTimeout": 4,
-                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DLQ", "Arn"]}, "maxReceiveCount": 10},
+                    "VisibilityTimeout": 5,
+                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DLQ", "Arn"]}, "maxReceiveCount": 20},
                 },
             },
             "Fn": {
@@ -99,7 +99,7 @@ def run_chaos(jobs: int, endpoint: str, workdir: Path) -> dict[str, Any]:
                     "CodeUri": "src/",
                     "Handler": "app.lambda_handler",
                     "Runtime": "python3.11",
-                    "Timeout": 2,
+                    "Timeout": 3,
                     "Environment": {"Variables": {"LEDGER": str(workdir / "ledger.txt")}},
                     "Events": {
                         "Q": {
@@ -178,7 +178,8 @@ def check(result: dict[str, Any], jobs: int) -> None:
     assert succeeded | poison == set(range(jobs)) and not succeeded & poison  # nothing lost
     duplicates = sum(ledger.values()) - len(ledger)
     print(
-        f"\nchaos: {jobs} jobs in {result['seconds']:.1f}s, {len(poison)} in the DLQ, "
+        f"\nchaos: {jobs} jobs in {result['seconds']:.1f}s, {len(poison)} in the DLQ "
+        f"({len(dead_numbers) - len(poison)} extra DLQ copies), "
         f"{duplicates} duplicate executions (at-least-once), {result['stats'].invocations} invocations, "
         f"{result['stats'].whole_batch_failures} whole-batch failures"
     )
