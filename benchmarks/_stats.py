@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 def repeat(function: Callable[[], object], rounds: int) -> list[float]:
@@ -28,3 +29,28 @@ def table(title: str, unit: str, results: dict[str, float], baseline: str, scale
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+@contextmanager
+def sqs_endpoint(url: str | None) -> Iterator[str]:
+    """The endpoint to measure against: ``url``, or an embedded moto server for the duration.
+
+    Points sqs-lambda's clients (and boto3) at it, with dummy credentials.
+    """
+    import os
+
+    from sqs_lambda import aws
+    from sqs_lambda.engine import LOCAL_CREDENTIALS, EmbeddedEngine
+
+    engine = None
+    if url is None:
+        engine = EmbeddedEngine()
+        url = engine.start()
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ["AWS_ENDPOINT_URL"] = url
+    aws.reset()
+    try:
+        yield url
+    finally:
+        if engine is not None:
+            engine.stop()

@@ -22,12 +22,12 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import median, table
+from _stats import median, sqs_endpoint, table
 
 from sqs_lambda import aws
-from sqs_lambda.engine import LOCAL_CREDENTIALS, EmbeddedEngine
 from sqs_lambda.local.runtime import LocalRuntime, RuntimeOptions
 from sqs_lambda.producer import Producer
+from sqs_lambda.testing.templates import queue_with_dlq, sam_template, sqs_function
 
 APP = """
 from sqs_lambda import Router
@@ -69,41 +69,12 @@ def raw_drain(count: int) -> float:
 
 def through_runtime(count: int, endpoint: str, workdir: Path) -> float:
     stage = f"b{uuid.uuid4().hex[:6]}"
-    template = {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Transform": "AWS::Serverless-2016-10-31",
-        "Resources": {
-            "DLQ": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{stage}-dlq"}},
-            "Jobs": {
-                "Type": "AWS::SQS::Queue",
-                "Properties": {
-                    "QueueName": f"{stage}-jobs",
-                    "VisibilityTimeout": 60,
-                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DLQ", "Arn"]}, "maxReceiveCount": 5},
-                },
-            },
-            "Fn": {
-                "Type": "AWS::Serverless::Function",
-                "Properties": {
-                    "CodeUri": "src/",
-                    "Handler": "app.lambda_handler",
-                    "Runtime": "python3.11",
-                    "Timeout": 10,
-                    "Events": {
-                        "Q": {
-                            "Type": "SQS",
-                            "Properties": {
-                                "Queue": {"Fn::GetAtt": ["Jobs", "Arn"]},
-                                "BatchSize": 10,
-                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                                "ScalingConfig": {"MaximumConcurrency": 2},
-                            },
-                        }
-                    },
-                },
-            },
-        },
-    }
+    template = sam_template(
+        {
+            **queue_with_dlq("Jobs", queue_name=f"{stage}-jobs", visibility=60),
+            "Fn": sqs_function("app.lambda_handler", "Jobs", BatchSize=10, ScalingConfig={"MaximumConcurrency": 2}),
+        }
+    )
     (workdir / "src").mkdir(exist_ok=True)
     (workdir / "src" / "app.py").write_text(APP)
     (workdir / "template.yaml").write_text(json.dumps(template))
@@ -130,27 +101,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--endpoint-url")
     options = parser.parse_args()
-    engine = None
-    endpoint = options.endpoint_url
-    if endpoint is None:
-        engine = EmbeddedEngine()
-        endpoint = engine.start()
-    os.environ.update(LOCAL_CREDENTIALS)
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    aws.reset()
+    with sqs_endpoint(options.endpoint_url) as endpoint:
+        run(options, endpoint)
+
+
+def run(options: argparse.Namespace, endpoint: str) -> None:
     samples: dict[str, list[float]] = {"engine raw receive+delete": [], "sqs-lambda local (end to end)": []}
-    try:
-        for _ in range(options.repeat):
-            samples["engine raw receive+delete"].append(raw_drain(options.messages))
-            with tempfile.TemporaryDirectory() as workdir:
-                samples["sqs-lambda local (end to end)"].append(
-                    through_runtime(options.messages, endpoint, Path(workdir))
-                )
-                os.environ["AWS_ENDPOINT_URL"] = endpoint
-                aws.reset()
-    finally:
-        if engine is not None:
-            engine.stop()
+    for _ in range(options.repeat):
+        samples["engine raw receive+delete"].append(raw_drain(options.messages))
+        with tempfile.TemporaryDirectory() as workdir:
+            samples["sqs-lambda local (end to end)"].append(through_runtime(options.messages, endpoint, Path(workdir)))
+            os.environ["AWS_ENDPOINT_URL"] = endpoint
+            aws.reset()
     rates = {name: median(values) for name, values in samples.items()}
     print(
         table(

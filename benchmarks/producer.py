@@ -13,7 +13,6 @@ naive loop, and SQS send requests per message (counted with botocore event hooks
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import uuid
@@ -22,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import median, table
+from _stats import median, sqs_endpoint, table
 
 from sqs_lambda import aws
-from sqs_lambda.engine import LOCAL_CREDENTIALS, EmbeddedEngine
 from sqs_lambda.producer import Producer
 
 SEND_OPERATIONS = ("SendMessage", "SendMessageBatch")
@@ -63,96 +61,89 @@ def main() -> None:
     parser.add_argument("--endpoint-url")
     parser.add_argument("--repeat", type=int, default=3, help="whole comparisons; medians are printed")
     options = parser.parse_args()
-    engine = None
-    url = options.endpoint_url
-    if url is None:
-        engine = EmbeddedEngine()
-        url = engine.start()
-    os.environ.update(LOCAL_CREDENTIALS)
-    os.environ["AWS_ENDPOINT_URL"] = url
-    aws.reset()
+    with sqs_endpoint(options.endpoint_url) as url:
+        run(options, url)
+
+
+def run(options: argparse.Namespace, url: str) -> None:
     counter = {"n": 0}
     count_requests(aws.client("sqs"), counter)
-    try:
-        import boto3
-        from sqs_workers import SQSEnv
+    import boto3
+    from sqs_workers import SQSEnv
 
-        naive_client = aws.client("sqs")
-        workers_resource = boto3.resource("sqs", endpoint_url=url, region_name="us-east-1")
-        count_requests(workers_resource.meta.client, counter)
-        workers_env = SQSEnv(
-            session=boto3.session.Session(region_name="us-east-1"),
-            codec="json",
-            sqs_client=naive_client,
-            sqs_resource=workers_resource,
-        )
+    naive_client = aws.client("sqs")
+    workers_resource = boto3.resource("sqs", endpoint_url=url, region_name="us-east-1")
+    count_requests(workers_resource.meta.client, counter)
+    workers_env = SQSEnv(
+        session=boto3.session.Session(region_name="us-east-1"),
+        codec="json",
+        sqs_client=naive_client,
+        sqs_resource=workers_resource,
+    )
 
-        def naive(queue_url: str, numbers: range) -> None:
+    def naive(queue_url: str, numbers: range) -> None:
+        for n in numbers:
+            naive_client.send_message(QueueUrl=queue_url, MessageBody=f'{{"file_id": "{n}"}}')
+
+    def sqs_workers(queue_url: str, numbers: range) -> None:
+        queue = workers_env.queue(queue_url.rsplit("/", 1)[-1])
+        try:
+            task = queue.get_processor("process_file")
+        except Exception:
+            task = None
+        task = task or queue.connect_processor("process_file", lambda file_id: None)
+        with queue.add_batch():
             for n in numbers:
-                naive_client.send_message(QueueUrl=queue_url, MessageBody=f'{{"file_id": "{n}"}}')
+                task.delay(file_id=str(n))
 
-        def sqs_workers(queue_url: str, numbers: range) -> None:
-            queue = workers_env.queue(queue_url.rsplit("/", 1)[-1])
-            try:
-                task = queue.get_processor("process_file")
-            except Exception:
-                task = None
-            task = task or queue.connect_processor("process_file", lambda file_id: None)
-            with queue.add_batch():
-                for n in numbers:
-                    task.delay(file_id=str(n))
+    producers: dict[str, Producer] = {}
 
-        producers: dict[str, Producer] = {}
+    def producer(queue_url: str) -> Producer:
+        if queue_url not in producers:
+            producers[queue_url] = Producer(queue_url)
+        return producers[queue_url]
 
-        def producer(queue_url: str) -> Producer:
-            if queue_url not in producers:
-                producers[queue_url] = Producer(queue_url)
-            return producers[queue_url]
+    def ours_batch(queue_url: str, numbers: range) -> None:
+        jobs = producer(queue_url)
+        with jobs.batch():
+            for n in numbers:
+                jobs.send("process_file", file_id=str(n))
 
-        def ours_batch(queue_url: str, numbers: range) -> None:
-            jobs = producer(queue_url)
-            with jobs.batch():
-                for n in numbers:
-                    jobs.send("process_file", file_id=str(n))
+    def ours_many(queue_url: str, numbers: range) -> None:
+        producer(queue_url).send_many([("process_file", {"file_id": str(n)}) for n in numbers], concurrency=4)
 
-        def ours_many(queue_url: str, numbers: range) -> None:
-            producer(queue_url).send_many([("process_file", {"file_id": str(n)}) for n in numbers], concurrency=4)
-
-        variants = {
-            "naive send_message loop": naive,
-            "sqs-workers add_batch": sqs_workers,
-            "sqs-lambda batch()": ours_batch,
-            "sqs-lambda send_many x4": ours_many,
-        }
-        samples: dict[str, list[float]] = {name: [] for name in variants}
-        requests: dict[str, int] = {}
-        for _ in range(options.repeat):  # interleaved, so machine noise hits every variant alike
-            for name, send_round in variants.items():
-                rate, count = run_variant(name, send_round, options.jobs, options.round, counter)
-                samples[name].append(rate)
-                requests[name] = count
-        rates = {name: median(values) for name, values in samples.items()}
-        print(
-            table(
-                f"producer: {options.jobs} jobs per variant at {url} (rounds of {options.round or 'all'}), "
-                f"median of {options.repeat}",
-                "msgs/s",
-                rates,
-                "naive send_message loop",
-            )
+    variants = {
+        "naive send_message loop": naive,
+        "sqs-workers add_batch": sqs_workers,
+        "sqs-lambda batch()": ours_batch,
+        "sqs-lambda send_many x4": ours_many,
+    }
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    requests: dict[str, int] = {}
+    for _ in range(options.repeat):  # interleaved, so machine noise hits every variant alike
+        for name, send_round in variants.items():
+            rate, count = run_variant(name, send_round, options.jobs, options.round, counter)
+            samples[name].append(rate)
+            requests[name] = count
+    rates = {name: median(values) for name, values in samples.items()}
+    print(
+        table(
+            f"producer: {options.jobs} jobs per variant at {url} (rounds of {options.round or 'all'}), "
+            f"median of {options.repeat}",
+            "msgs/s",
+            rates,
+            "naive send_message loop",
         )
-        print()
-        for name, count in requests.items():
-            print(f"{name:<34}{count / options.jobs:>8.2f} send requests per message")
-        ours = rates["sqs-lambda batch()"]
-        print(
-            f"\nbatch() / naive = {ours / rates['naive send_message loop']:.2f} (target >= 8), "
-            f"batch() / sqs-workers = {ours / rates['sqs-workers add_batch']:.2f} (target >= 1.0), "
-            f"send_many / naive = {rates['sqs-lambda send_many x4'] / rates['naive send_message loop']:.2f}"
-        )
-    finally:
-        if engine is not None:
-            engine.stop()
+    )
+    print()
+    for name, count in requests.items():
+        print(f"{name:<34}{count / options.jobs:>8.2f} send requests per message")
+    ours = rates["sqs-lambda batch()"]
+    print(
+        f"\nbatch() / naive = {ours / rates['naive send_message loop']:.2f} (target >= 8), "
+        f"batch() / sqs-workers = {ours / rates['sqs-workers add_batch']:.2f} (target >= 1.0), "
+        f"send_many / naive = {rates['sqs-lambda send_many x4'] / rates['naive send_message loop']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sqs_lambda.local.runtime import LocalRuntime, RuntimeOptions
+from sqs_lambda.testing.templates import queue_with_dlq, sam_template, sqs_function
 
 FUNCTION_CODE = '''
 """Test functions: every invocation is appended to $LOG_FILE as one JSON line."""
@@ -92,59 +93,20 @@ jobs = router.lambda_handler
 '''
 
 
-def sam(resources: dict[str, Any], stage: str) -> dict[str, Any]:
-    return {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Transform": "AWS::Serverless-2016-10-31",
-        "Parameters": {"Stage": {"Type": "String", "Default": stage}},
-        "Resources": resources,
-    }
-
-
 def queue_pair(name: str, *, visibility: int = 2, max_receive: int = 5, fifo: bool = False) -> dict[str, Any]:
     suffix = ".fifo" if fifo else ""
-    common = {"FifoQueue": True} if fifo else {}
-    return {
-        f"{name}DLQ": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {**common, "QueueName": {"Fn::Sub": f"${{Stage}}-{name.lower()}-dlq{suffix}"}},
-        },
-        name: {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                **common,
-                "QueueName": {"Fn::Sub": f"${{Stage}}-{name.lower()}{suffix}"},
-                "VisibilityTimeout": visibility,
-                "RedrivePolicy": {
-                    "deadLetterTargetArn": {"Fn::GetAtt": [f"{name}DLQ", "Arn"]},
-                    "maxReceiveCount": max_receive,
-                },
-            },
-        },
-    }
+    return queue_with_dlq(
+        name,
+        queue_name={"Fn::Sub": f"${{Stage}}-{name.lower()}{suffix}"},
+        visibility=visibility,
+        max_receive_count=max_receive,
+        fifo=fifo,
+    )
 
 
 def function(handler: str, queue: str, *, timeout: int = 10, log_file: Path, **event: Any) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "CodeUri": "src/",
-            "Handler": f"app.{handler}",
-            "Runtime": "python3.11",
-            "Timeout": timeout,
-            "Environment": {"Variables": {"LOG_FILE": str(log_file), "SQS_LAMBDA_QUEUE_URL": {"Ref": queue}}},
-            "Events": {
-                "Q": {
-                    "Type": "SQS",
-                    "Properties": {
-                        "Queue": {"Fn::GetAtt": [queue, "Arn"]},
-                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                        **event,
-                    },
-                }
-            },
-        },
-    }
+    environment = {"LOG_FILE": str(log_file), "SQS_LAMBDA_QUEUE_URL": {"Ref": queue}}
+    return sqs_function(f"app.{handler}", queue, timeout=timeout, environment=environment, **event)
 
 
 class LocalRun:
@@ -188,7 +150,7 @@ def run_local(sqs_local: Any, tmp_path: Path) -> Iterator[Callable[..., LocalRun
         (tmp_path / "src").mkdir(exist_ok=True)
         (tmp_path / "src" / "app.py").write_text(textwrap.dedent(FUNCTION_CODE))
         log_file = tmp_path / "log.jsonl"
-        (tmp_path / "template.yaml").write_text(json.dumps(sam(build(log_file), stage)))
+        (tmp_path / "template.yaml").write_text(json.dumps(sam_template(build(log_file), stage=stage)))
         runtime = LocalRuntime(
             RuntimeOptions(
                 template=tmp_path / "template.yaml",

@@ -22,6 +22,7 @@ from sqs_lambda import aws
 from sqs_lambda import envelope as wire
 from sqs_lambda.local.runtime import LocalRuntime, RuntimeOptions
 from sqs_lambda.producer import Producer
+from sqs_lambda.testing.templates import queue_with_dlq, sam_template, sqs_function
 
 APP = '''
 """Chaos jobs: the kind decides how a job misbehaves on its first attempt(s)."""
@@ -80,42 +81,19 @@ def kind_of(n: int) -> str:
 
 def run_chaos(jobs: int, endpoint: str, workdir: Path) -> dict[str, Any]:
     stage = f"c{uuid.uuid4().hex[:6]}"
-    template = {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Transform": "AWS::Serverless-2016-10-31",
-        "Resources": {
-            "DLQ": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{stage}-chaos-dlq"}},
-            "Jobs": {
-                "Type": "AWS::SQS::Queue",
-                "Properties": {
-                    "QueueName": f"{stage}-chaos",
-                    "VisibilityTimeout": 5,
-                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DLQ", "Arn"]}, "maxReceiveCount": 20},
-                },
-            },
-            "Fn": {
-                "Type": "AWS::Serverless::Function",
-                "Properties": {
-                    "CodeUri": "src/",
-                    "Handler": "app.lambda_handler",
-                    "Runtime": "python3.11",
-                    "Timeout": 3,
-                    "Environment": {"Variables": {"LEDGER": str(workdir / "ledger.txt")}},
-                    "Events": {
-                        "Q": {
-                            "Type": "SQS",
-                            "Properties": {
-                                "Queue": {"Fn::GetAtt": ["Jobs", "Arn"]},
-                                "BatchSize": 10,
-                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                                "ScalingConfig": {"MaximumConcurrency": 4},
-                            },
-                        }
-                    },
-                },
-            },
-        },
-    }
+    template = sam_template(
+        {
+            **queue_with_dlq("Jobs", queue_name=f"{stage}-chaos", visibility=5, max_receive_count=20),
+            "Fn": sqs_function(
+                "app.lambda_handler",
+                "Jobs",
+                timeout=3,
+                environment={"LEDGER": str(workdir / "ledger.txt")},
+                BatchSize=10,
+                ScalingConfig={"MaximumConcurrency": 4},
+            ),
+        }
+    )
     (workdir / "src").mkdir()
     (workdir / "src" / "app.py").write_text(textwrap.dedent(APP))
     (workdir / "template.yaml").write_text(json.dumps(template))
@@ -130,7 +108,7 @@ def run_chaos(jobs: int, endpoint: str, workdir: Path) -> dict[str, Any]:
         )
         runtime.run_background()
         assert runtime.run_until_idle(timeout=max(120, jobs / 5), settle=5), runtime.queue_counts()
-        dead = drain(runtime.resources.queue_urls["DLQ"])
+        dead = drain(runtime.resources.queue_urls["JobsDLQ"])
     finally:
         runtime.stop()
     ledger = Counter(int(line) for line in (workdir / "ledger.txt").read_text().split())
