@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from . import envelope as wire
 from .errors import SignatureError
 
 KeySource = str | bytes | Sequence[str | bytes] | Callable[[], Any]
-_cache: dict[int, list[bytes]] = {}
+_cache: weakref.WeakKeyDictionary[Callable[[], Any], list[bytes]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -31,12 +32,12 @@ def _as_bytes(key: str | bytes) -> bytes:
 def keys(source: KeySource) -> list[bytes]:
     """The key list a source stands for (loaders are called once and cached)."""
     if callable(source):
-        cached = _cache.get(id(source))
+        cached = _cache.get(source)  # per loader object, for as long as it lives
         if cached is None:
             with _lock:
                 loaded = source()
                 values = loaded.split(",") if isinstance(loaded, str) else loaded
-                cached = _cache[id(source)] = keys(values)
+                cached = _cache[source] = keys(values)
         return cached
     if isinstance(source, (str, bytes)):
         return [_as_bytes(source)]

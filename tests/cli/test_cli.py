@@ -260,3 +260,9 @@ def test_other_terminals_reach_the_running_runtime(tmp_path: Path) -> None:
     invocations = [json.loads(line) for line in output.splitlines() if '"event": "invoke"' in line]
     assert sum(e["succeeded"] for e in invocations if e["function"] == "e2e-orders") == 1
     assert not (tmp_path / ".sqs-lambda" / "local.json").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    quiet = cli("status", "--local", cwd=tmp_path, check=False)
+    loud = cli("--debug", "status", "--local", cwd=tmp_path, check=False)
+    assert "Traceback" not in quiet.stderr and "Traceback" in loud.stderr

@@ -317,3 +317,25 @@ def test_ten_thousand_records() -> None:
     event = sqs_event(*[("tick", {"n": n}) for n in range(10_000)])
     assert failures(router.lambda_handler(event, lambda_context(remaining_ms=900_000))) == [ids(event)[-1]]
     assert count == 10_000
+
+
+@pytest.mark.parametrize("skip_group", [False, True])
+def test_fifo_reject_continues_and_retry_stops_in_both_modes(skip_group: bool) -> None:
+    router, transport = make_router(fifo_skip_group_on_error=skip_group)
+    ran: list[int] = []
+
+    @router.job()
+    def step(n: int) -> None:
+        ran.append(n)
+        if n == 1:
+            raise Reject("bad order")  # copied to the DLQ: reported as a success, the group goes on
+        if n == 3:
+            raise Retry(delay=7)  # the group stops here, and waits 7 s
+
+    event = sqs_event(*[("step", {"n": n}) for n in range(5)], fifo=True, group_id="g")
+    response = router.lambda_handler(event, None)
+    assert ran == [0, 1, 2, 3]
+    assert failures(response) == ids(event)[3:]
+    assert len(transport.sends) == 1 and transport.sends[0]["group_id"] == "g"
+    ((_, changes),) = transport.visibility
+    assert [seconds for _, seconds in changes] == [7, 7]
