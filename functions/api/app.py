@@ -1,0 +1,49 @@
+"""API: records an uploaded file as PENDING and enqueues its processing (Service A of the tutorial).
+
+``POST /files`` with ``{"file_id": "...", "s3_key": "..."}`` answers 202 with the job's MessageId.
+The job is enqueued through the producer client, so its arguments are checked before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from sqs_lambda import Producer, context
+
+_resources: dict[str, Any] = {}
+
+
+def table() -> Any:
+    if "table" not in _resources:
+        import boto3
+
+        _resources["table"] = boto3.resource("dynamodb").Table(os.environ["FILES_TABLE"])
+    return _resources["table"]
+
+
+def jobs() -> Producer:
+    if "jobs" not in _resources:
+        _resources["jobs"] = Producer(os.environ["JOBS_QUEUE_URL"])
+    return _resources["jobs"]  # type: ignore[no-any-return]
+
+
+def answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+
+
+def lambda_handler(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
+    try:
+        payload = json.loads(event.get("body") or "{}")
+    except json.JSONDecodeError:
+        return answer(400, {"error": "the body is not JSON"})
+    file_id, s3_key = payload.get("file_id"), payload.get("s3_key")
+    if not isinstance(file_id, str) or not isinstance(s3_key, str) or not file_id or not s3_key:
+        return answer(400, {"error": "file_id and s3_key (strings) are required"})
+    table().put_item(Item={"file_id": file_id, "s3_key": s3_key, "status": "PENDING", "updated_at": int(time.time())})
+    request_id = (event.get("requestContext") or {}).get("requestId") or getattr(lambda_context, "aws_request_id", "")
+    with context(request_id=request_id):  # the worker's logs carry the API request's id
+        message_id = jobs().send("process_file", file_id=file_id)
+    return answer(202, {"file_id": file_id, "status": "PENDING", "message_id": message_id})
