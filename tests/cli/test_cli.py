@@ -266,3 +266,17 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     quiet = cli("status", "--local", cwd=tmp_path, check=False)
     loud = cli("--debug", "status", "--local", cwd=tmp_path, check=False)
     assert "Traceback" not in quiet.stderr and "Traceback" in loud.stderr
+
+
+def test_status_watch_refreshes_until_interrupted(sqs_local: LocalSqs, sqs_queue: QueuePair, tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    watch = subprocess.Popen([*CLI, "status", sqs_queue.url, "--watch", "--endpoint-url", sqs_local.url],
+                             cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    sqs_local.client.send_message(QueueUrl=sqs_queue.url, MessageBody="x")
+    time.sleep(3)
+    watch.send_signal(2)
+    output, _ = watch.communicate(timeout=30)
+    assert watch.returncode == 0
+    rows = [line for line in output.splitlines() if sqs_queue.name in line and "│" in line]
+    assert rows and rows[-1].split("│")[2].strip() == "1"  # the refreshed view shows the new message
