@@ -223,14 +223,18 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                 if self._out_of_time():
                     self.fates[index] = skipped("Lambda time is running out (time cut-off)")
                     return
+                record = self.records[index]
+                started = time.perf_counter()
+                token = observe.running(call.name, record, call.context)  # per task: contexts are copied
                 try:
                     with running_with(call.context):
                         await call.target(*call.args, **call.kwargs)
                 except Exception as error:
-                    self.fates[index] = self._failed(
-                        self.records[index], call, error, rec.receive_count(self.records[index])
-                    )
+                    self.fates[index] = self._failed(record, call, error, rec.receive_count(record))
                     return
+                finally:
+                    observe.finished(token)
+                self.metrics.duration(call.name, (time.perf_counter() - started) * 1000)
                 self.metrics.count(call.name, "processed")
 
         async def run_all() -> None:
