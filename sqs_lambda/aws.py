@@ -43,6 +43,20 @@ def client(service: str = "sqs", region: str | None = None) -> Any:
         return _clients[key]
 
 
+def resource(service: str, region: str | None = None) -> Any:
+    """A cached boto3 resource (e.g. ``resource("dynamodb").Table(name)``), built on first use."""
+    key = ("resource", service, region or _default_region(), *_endpoint_key(service))
+    found = _clients.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        if key not in _clients:
+            import boto3
+
+            _clients[key] = boto3.session.Session().resource(service, region_name=key[2])
+        return _clients[key]
+
+
 def reset() -> None:
     """Forget cached clients and queue facts (tests, and the local runtime on restart)."""
     with _lock:

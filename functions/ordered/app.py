@@ -10,19 +10,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sqs_lambda import Reject, Router
+from sqs_lambda import Reject, Router, aws
 
 router = Router()
-_resources: dict[str, Any] = {}
 ACTIONS = {"created", "paid", "shipped", "delivered", "cancelled"}
 
 
 def table() -> Any:
-    if "table" not in _resources:
-        import boto3
-
-        _resources["table"] = boto3.resource("dynamodb").Table(os.environ["FILES_TABLE"])
-    return _resources["table"]
+    """The files table (boto3 loads on first use, not at import)."""
+    return aws.resource("dynamodb").Table(os.environ["FILES_TABLE"])
 
 
 @router.job()

@@ -10,24 +10,21 @@ import os
 import time
 from typing import Any
 
-from sqs_lambda import Producer, Router
+from sqs_lambda import Producer, Router, aws
 
 router = Router()
-_resources: dict[str, Any] = {}
+_producers: dict[str, Producer] = {}
 
 
 def table() -> Any:
-    if "table" not in _resources:
-        import boto3
-
-        _resources["table"] = boto3.resource("dynamodb").Table(os.environ["FILES_TABLE"])
-    return _resources["table"]
+    """The files table (boto3 loads on first use, not at import)."""
+    return aws.resource("dynamodb").Table(os.environ["FILES_TABLE"])
 
 
 def jobs() -> Producer:
-    if "jobs" not in _resources:
-        _resources["jobs"] = Producer(os.environ["JOBS_QUEUE_URL"])
-    return _resources["jobs"]  # type: ignore[no-any-return]
+    if "jobs" not in _producers:
+        _producers["jobs"] = Producer(os.environ["JOBS_QUEUE_URL"])
+    return _producers["jobs"]
 
 
 def stuck_files(older_than: float) -> list[dict[str, Any]]:

@@ -11,27 +11,18 @@ import os
 import time
 from typing import Any
 
-from sqs_lambda import Reject, Router
+from sqs_lambda import Reject, Router, aws
 
 router = Router()
-_resources: dict[str, Any] = {}
 
 
 def table() -> Any:
-    """The files table, created on first use (boto3 stays off the import path)."""
-    if "table" not in _resources:
-        import boto3
-
-        _resources["table"] = boto3.resource("dynamodb").Table(os.environ["FILES_TABLE"])
-    return _resources["table"]
+    """The files table (boto3 loads on first use, not at import)."""
+    return aws.resource("dynamodb").Table(os.environ["FILES_TABLE"])
 
 
 def s3() -> Any:
-    if "s3" not in _resources:
-        import boto3
-
-        _resources["s3"] = boto3.client("s3")
-    return _resources["s3"]
+    return aws.client("s3")
 
 
 def set_status(file_id: str, status: str, **fields: Any) -> None:

@@ -270,8 +270,14 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 def test_status_watch_refreshes_until_interrupted(sqs_local: LocalSqs, sqs_queue: QueuePair, tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    watch = subprocess.Popen([*CLI, "status", sqs_queue.url, "--watch", "--endpoint-url", sqs_local.url],
-                             cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watch = subprocess.Popen(
+        [*CLI, "status", sqs_queue.url, "--watch", "--endpoint-url", sqs_local.url],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(3)
     sqs_local.client.send_message(QueueUrl=sqs_queue.url, MessageBody="x")
     time.sleep(3)
