@@ -7,7 +7,6 @@ for a failed check or a timeout and 2 for an error.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from .target import all_queues, router_for, send_queue, source_queues
 
 app = typer.Typer(
     add_completion=False,
@@ -44,21 +45,6 @@ def _target(local: bool, endpoint_url: str | None, use_aws: bool, stage: str | N
     target = choose(local=local, endpoint_url=endpoint_url, use_aws=use_aws, stage=stage)
     err.print(f"target: {target.describe()}", style="dim")
     return target
-
-
-def _queues(target: Any, names: list[str]) -> list[str]:
-    from . import ops
-    from .target import queue_url
-
-    if names:
-        return [queue_url(target, name) for name in names]
-    if target.kind == "local":
-        return [url for logical, url in target.state["queues"].items() if logical not in target.state["dlqs"]]
-    return [
-        url
-        for url in ops.list_queues(f"{target.stage}-" if target.stage else "")
-        if not url.rstrip("/").split("/")[-1].removesuffix(".fifo").endswith("-dlq")
-    ]
 
 
 # -- the local runtime -----------------------------------------------------------------------------
@@ -182,7 +168,7 @@ def status(
     from . import ops
 
     target = _target(local, endpoint_url, aws, stage)
-    urls = _queues(target, list(queues or []))
+    urls = source_queues(target, list(queues or []))
 
     def render() -> Table:
         table = Table()
@@ -209,44 +195,6 @@ def status(
             pass
 
 
-def _router_for(target: Any, url: str) -> Any:
-    """The router whose function consumes ``url`` in the local template, for argument validation."""
-    if target.kind != "local":
-        return None
-    try:
-        from .template import load
-
-        template = load(target.state["template"], parameters={"Stage": target.stage} if target.stage else None)
-        logical = next((k for k, v in target.state["queues"].items() if v == url), None)
-        for resource in template.of_type("AWS::Lambda::EventSourceMapping").values():
-            properties = resource.get("Properties", {})
-            if template.logical_id_of(properties.get("EventSourceArn")) == logical:
-                function = template.logical_id_of(properties.get("FunctionName"))
-                from .local.functions import _import_handler
-
-                handler = _import_handler(
-                    str(function),
-                    Path(template.code_uris[str(function)]),
-                    str(template.properties(str(function)).get("Handler", "app.lambda_handler")),
-                )
-                return getattr(getattr(handler, "__wrapped__", handler), "__self__", None)
-    except Exception:
-        return None
-    return None
-
-
-def _send_queue(target: Any, queue: str | None) -> str:
-    from .target import queue_url
-
-    if queue:
-        return queue_url(target, queue)
-    if target.kind == "local" and "JobsQueue" in target.state["queues"]:
-        return str(target.state["queues"]["JobsQueue"])
-    if os.environ.get("SQS_LAMBDA_QUEUE_URL"):
-        return os.environ["SQS_LAMBDA_QUEUE_URL"]
-    raise typer.BadParameter("which queue? pass --queue")
-
-
 @app.command()
 def send(
     job: str,
@@ -266,8 +214,8 @@ def send(
     if not isinstance(arguments, dict):
         raise typer.BadParameter("--kwargs must be a JSON object")
     target = _target(local, endpoint_url, aws, stage)
-    url = _send_queue(target, queue)
-    producer = Producer(url, router=_router_for(target, url))
+    url = send_queue(target, queue)
+    producer = Producer(url, router=router_for(target, url))
     out.print(producer.enqueue(job, arguments, delay=delay, group_id=group))
 
 
@@ -286,7 +234,7 @@ def send_raw(
     from .producer import Producer
 
     target = _target(local, endpoint_url, aws, stage)
-    out.print(Producer(_send_queue(target, queue)).send_raw(body, delay=delay, group_id=group))
+    out.print(Producer(send_queue(target, queue)).send_raw(body, delay=delay, group_id=group))
 
 
 @app.command()
@@ -331,12 +279,12 @@ def redrive(
 
     target = _target(local, endpoint_url, aws, stage)
     dlq_url = queue_url(target, dlq)
-    destination = queue_url(target, to) if to else ops.source_of(dlq_url, _all_queues(target))
+    destination = queue_url(target, to) if to else ops.source_of(dlq_url, all_queues(target))
     if destination is None:
         raise typer.BadParameter("no queue redrives to this DLQ here: pass --to")
     total = sum(ops.counts(dlq_url))
     if in_place:
-        router = _router_for(target, destination)
+        router = router_for(target, destination)
         if router is None:
             raise typer.BadParameter("--in-place needs the local runtime's template to find the handler")
         with Progress(console=err, transient=True) as progress:
@@ -353,14 +301,6 @@ def redrive(
         )
     verb = "would move" if dry_run else "moved"
     out.print(f"{verb} {result.moved} message(s) to {destination} ({result.method})")
-
-
-def _all_queues(target: Any) -> list[str]:
-    from . import ops
-
-    if target.kind == "local":
-        return list(target.state["queues"].values())
-    return ops.list_queues(f"{target.stage}-" if target.stage else "")
 
 
 @app.command()
@@ -406,7 +346,7 @@ def wait(
     from . import ops
 
     target = _target(local, endpoint_url, aws, stage)
-    if not ops.wait(_queues(target, queues), timeout=timeout):
+    if not ops.wait(source_queues(target, queues), timeout=timeout):
         err.print(f"still not empty after {timeout:g}s")
         raise typer.Exit(1)
     out.print("empty")

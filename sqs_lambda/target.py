@@ -102,3 +102,62 @@ def queue_url(target: Target, name: str) -> str:
     raise ConfigurationError(
         f"queue not found: {name}" + (f" (also tried {candidates[1]})" if len(candidates) > 1 else "")
     )
+
+
+def source_queues(target: Target, names: list[str]) -> list[str]:
+    """The named queues, or else the template's source queues (local) or the stage's non-DLQ queues."""
+    from . import ops
+
+    if names:
+        return [queue_url(target, name) for name in names]
+    if target.kind == "local":
+        return [url for logical, url in target.state["queues"].items() if logical not in target.state["dlqs"]]
+    return [
+        url
+        for url in ops.list_queues(f"{target.stage}-" if target.stage else "")
+        if not url.rstrip("/").split("/")[-1].removesuffix(".fifo").endswith("-dlq")
+    ]
+
+
+def all_queues(target: Target) -> list[str]:
+    from . import ops
+
+    if target.kind == "local":
+        return list(target.state["queues"].values())
+    return ops.list_queues(f"{target.stage}-" if target.stage else "")
+
+
+def send_queue(target: Target, queue: str | None) -> str:
+    """Where ``send`` goes: ``--queue``, else the local jobs queue, else ``$SQS_LAMBDA_QUEUE_URL``."""
+    if queue:
+        return queue_url(target, queue)
+    if target.kind == "local" and "JobsQueue" in target.state["queues"]:
+        return str(target.state["queues"]["JobsQueue"])
+    if os.environ.get("SQS_LAMBDA_QUEUE_URL"):
+        return os.environ["SQS_LAMBDA_QUEUE_URL"]
+    raise ConfigurationError("which queue? pass --queue")
+
+
+def router_for(target: Target, url: str) -> Any:
+    """The router whose function consumes ``url`` in the local runtime's template (for validation), or None."""
+    if target.kind != "local":
+        return None
+    try:
+        from .local.functions import _import_handler
+        from .template import load
+
+        template = load(target.state["template"], parameters={"Stage": target.stage} if target.stage else None)
+        logical = next((k for k, v in target.state["queues"].items() if v == url), None)
+        for resource in template.of_type("AWS::Lambda::EventSourceMapping").values():
+            properties = resource.get("Properties", {})
+            if template.logical_id_of(properties.get("EventSourceArn")) == logical:
+                function = str(template.logical_id_of(properties.get("FunctionName")))
+                handler = _import_handler(
+                    function,
+                    Path(template.code_uris[function]),
+                    str(template.properties(function).get("Handler", "app.lambda_handler")),
+                )
+                return getattr(getattr(handler, "__wrapped__", handler), "__self__", None)
+    except Exception:  # no template, no code: validation falls back to the producer's own checks
+        return None
+    return None
