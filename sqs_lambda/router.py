@@ -29,7 +29,8 @@ __all__ = ["BakedJob", "Call", "Job", "RawRoute", "Router"]
 
 
 class Transport(Protocol):
-    """The SQS calls the failure policy makes (:mod:`sqs_lambda.aws`, or an in-memory queue in tests)."""
+    """The SQS calls the failure policy makes: the :mod:`sqs_lambda.aws` module by default (it imports
+    boto3 only when a call is made), or a recording or in-memory transport in tests."""
 
     def queue_info(self, *, url: str | None = None, arn: str | None = None) -> QueueInfo: ...
     def send(
@@ -43,34 +44,6 @@ class Transport(Protocol):
         dedup_id: str | None = None,
     ) -> str: ...
     def change_visibility(self, url: str, changes: Sequence[tuple[str, int]]) -> list[dict[str, Any]]: ...
-
-
-class SqsTransport:
-    """The real SQS calls; imports :mod:`sqs_lambda.aws` (and so boto3) only when one is made."""
-
-    def queue_info(self, *, url: str | None = None, arn: str | None = None) -> QueueInfo:
-        from . import aws
-
-        return aws.queue_info(url=url, arn=arn)
-
-    def send(
-        self,
-        url: str,
-        body: str,
-        attributes: Mapping[str, Mapping[str, Any]] | None = None,
-        *,
-        delay: int | None = None,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-    ) -> str:
-        from . import aws
-
-        return aws.send(url, body, attributes, delay=delay, group_id=group_id, dedup_id=dedup_id)
-
-    def change_visibility(self, url: str, changes: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
-        from . import aws
-
-        return aws.change_visibility(url, changes)
 
 
 class RawRoute:
@@ -183,7 +156,7 @@ class Router:
         self.jobs: dict[str, Job] = {}
         self.raw_routes: list[RawRoute] = []
         self._producer: Producer | None = None
-        self.transport: Transport = SqsTransport()
+        self._transport: Transport | None = None
 
     # -- registration -------------------------------------------------------------------------------
 
@@ -307,6 +280,19 @@ class Router:
         from .batch import handle_event
 
         return handle_event(self, event, context)
+
+    @property
+    def transport(self) -> Transport:
+        """Where the failure policy's SQS calls go (resolved on first use: imports stay light)."""
+        if self._transport is None:
+            from . import aws
+
+            self._transport = aws
+        return self._transport
+
+    @transport.setter
+    def transport(self, transport: Transport) -> None:
+        self._transport = transport
 
     # -- producing ----------------------------------------------------------------------------------
 
