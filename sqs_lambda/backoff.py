@@ -122,4 +122,7 @@ def delay_for(policy: BackoffPolicy, attempt: int) -> int | None:
     """The visibility timeout to set after a failure, or None to leave the queue's own."""
     if isinstance(policy, QueueDefault):
         return None
-    return _clamp(policy(attempt))
+    try:
+        return _clamp(policy(attempt))
+    except Exception:  # a custom policy that fails must not fail the batch: keep the queue's timeout
+        return None

@@ -21,9 +21,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as _dt
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +31,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from . import envelope as wire
 from . import observe
 from . import records as rec
-from .context import current_context, running_with
 from .errors import MessageError, NoRouteError
+from .invoke import Hooks, drive, invoke, invoke_now
 from .policy import DONE, Fate, JobPolicy, Verdict, decide, failure_reason, skipped
 
 if TYPE_CHECKING:
@@ -58,7 +56,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         self.context = context
         self.fates: list[Fate] = []
         self.metrics = observe.BatchMetrics()
-        self.tracing = observe.tracing_enabled()
+        self.hooks = Hooks(self.metrics, observe.tracing_enabled())
         self._remaining = getattr(context, "get_remaining_time_in_millis", None)
 
     # -- Powertools hooks ---------------------------------------------------------------------------
@@ -66,15 +64,31 @@ class JobBatchProcessor(BasePartialBatchProcessor):
     def process(self) -> list[tuple[str, Any, Any]]:
         """Run every record in order; returns Powertools' ``(status, fate, record)`` tuples."""
         records: Sequence[Any] = self.records
+        self.fates = fates = [DONE] * len(records)
+        pending_async = drive(self._run_in_order(records, fates))
+        if pending_async:
+            self._run_concurrently(pending_async)
+        if any(fate is not DONE for fate in fates):
+            self._apply_backoff()
+            outcomes = [self._bookkeep(record, fate) for record, fate in zip(records, fates, strict=True)]
+        else:  # the common case, kept cheap: every record succeeded
+            self.success_messages.extend(records)
+            outcomes = [("success", DONE, record) for record in records]
+        self.metrics.flush()
+        return outcomes
+
+    async def _run_in_order(self, records: Sequence[Any], fates: list[Fate]) -> list[tuple[int, Call]]:
+        """Prepare and run each record in turn (a coroutine that never suspends: see ``invoke.drive``).
+
+        Returns the ``async def`` jobs of a standard queue, to be run concurrently afterwards."""
         count = len(records)
-        self.fates = fates = [DONE] * count
         pending_async: list[tuple[int, Call]] = []
         # FIFO: a failed group's next visibility. Its later records share it, so the whole group
         # returns together after the backoff (SQS blocks a group while any of it is in flight).
         blocked_groups: dict[str | None, int | None] = {}
         fifo = self.fifo
         timed = self._remaining is not None
-        prepare, run = self._prepare_record, self._run
+        prepare, hooks = self._prepare_record, self.hooks
         for index, record in enumerate(records):
             if fifo and blocked_groups:
                 group = rec.group_id(record) if isinstance(record, dict) else None
@@ -96,21 +110,15 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                 pending_async.append((index, call))  # type: ignore[arg-type]
                 continue
             else:
-                fate = run(record, call)  # type: ignore[arg-type]
+                error = await invoke(call, record, hooks, in_loop=False)  # type: ignore[arg-type]
+                if error is None:
+                    continue
+                fate = self._failed(record, call, error, rec.receive_count(record))  # type: ignore[arg-type]
             if fate is not DONE:
                 fates[index] = fate
                 if fifo and fate.reported_failed:
                     blocked_groups[rec.group_id(record)] = fate.visibility
-        if pending_async:
-            self._run_concurrently(pending_async)
-        if any(fate is not DONE for fate in fates):
-            self._apply_backoff()
-            outcomes = [self._bookkeep(record, fate) for record, fate in zip(records, fates, strict=True)]
-        else:  # the common case, kept cheap: every record succeeded
-            self.success_messages.extend(records)
-            outcomes = [("success", DONE, record) for record in records]
-        self.metrics.flush()
-        return outcomes
+        return pending_async
 
     def _process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
         """Process one record on its own (Powertools' per-record hook)."""
@@ -179,69 +187,33 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         return call
 
     def _run(self, record: dict[str, Any], call: Call) -> Fate:
-        if self.metrics.enabled or self.tracing:
-            return self._run_observed(record, call)
-        token = observe.running(call.name, record, call.context)
-        try:
-            if call.context or current_context():
-                with running_with(call.context):
-                    result = call.target(*call.args, **call.kwargs)
-                    if call.is_async:
-                        result = asyncio.run(result)
-            else:
-                result = call.target(*call.args, **call.kwargs)
-        except Exception as error:
-            return self._failed(record, call, error, rec.receive_count(record))
-        finally:
-            observe.finished(token)
-        return DONE
-
-    def _run_observed(self, record: dict[str, Any], call: Call) -> Fate:
-        """The same, measured (metrics) and traced (a subsegment per job) when those are on."""
-        started = time.perf_counter()
-        token = observe.running(call.name, record, call.context)
-        try:
-            tracing = observe.trace_subsegment(call.name) if self.tracing else contextlib.nullcontext()
-            with tracing, running_with(call.context):
-                result = call.target(*call.args, **call.kwargs)
-                if call.is_async:
-                    result = asyncio.run(result)
-        except Exception as error:
-            return self._failed(record, call, error, rec.receive_count(record))
-        finally:
-            observe.finished(token)
-        self.metrics.duration(call.name, (time.perf_counter() - started) * 1000)
-        self.metrics.count(call.name, "processed")
-        return DONE
+        error = invoke_now(call, record, self.hooks)
+        return DONE if error is None else self._failed(record, call, error, rec.receive_count(record))
 
     def _run_concurrently(self, pending: list[tuple[int, Call]]) -> None:
         """Run ``async def`` jobs of a standard-queue batch, at most ``max_concurrency`` at once."""
-        semaphore_holder: list[asyncio.Semaphore] = []
 
-        async def run_one(index: int, call: Call) -> None:
-            async with semaphore_holder[0]:
+        async def run_one(semaphore: asyncio.Semaphore, index: int, call: Call) -> None:
+            async with semaphore:
                 if self._out_of_time():
                     self.fates[index] = skipped("Lambda time is running out (time cut-off)")
                     return
                 record = self.records[index]
-                started = time.perf_counter()
-                token = observe.running(call.name, record, call.context)  # per task: contexts are copied
-                try:
-                    with running_with(call.context):
-                        await call.target(*call.args, **call.kwargs)
-                except Exception as error:
+                error = await invoke(call, record, self.hooks)
+                if error is not None:
                     self.fates[index] = self._failed(record, call, error, rec.receive_count(record))
-                    return
-                finally:
-                    observe.finished(token)
-                self.metrics.duration(call.name, (time.perf_counter() - started) * 1000)
-                self.metrics.count(call.name, "processed")
 
         async def run_all() -> None:
-            semaphore_holder.append(asyncio.Semaphore(self.router.max_concurrency))
-            await asyncio.gather(*(run_one(index, call) for index, call in pending))
+            semaphore = asyncio.Semaphore(self.router.max_concurrency)
+            await asyncio.gather(*(run_one(semaphore, index, call) for index, call in pending))
 
-        asyncio.run(run_all())
+        try:
+            asyncio.run(run_all())
+        except Exception as error:  # no event loop could run them (e.g. one already runs here)
+            for index, call in pending:
+                if self.fates[index] is DONE:
+                    record = self.records[index]
+                    self.fates[index] = self._failed(record, call, error, rec.receive_count(record))
 
     def _failed(self, record: Any, call: Call | None, error: BaseException, attempt: int) -> Fate:
         policy: JobPolicy = call.policy if call is not None and call.policy else self.router.default_policy
@@ -378,8 +350,19 @@ def handle_event(router: Router, event: Any, context: Any = None) -> dict[str, A
         return {"batchItemFailures": []}
     first = next((r for r in records if isinstance(r, dict)), {})
     processor = JobBatchProcessor(router, fifo=rec.is_fifo_arn(rec.source_arn(first)), context=context)
-    with processor(records, handler=router.prepare):
-        processor.process()
+    try:
+        with processor(records, handler=router.prepare):
+            processor.process()
+    except BatchProcessingError:
+        raise  # asked for with raise_on_entire_batch_failure=True
+    except Exception as error:  # a bug of ours must not fail the invocation: retry every record
+        observe.log_loudly(
+            "the batch could not be processed; every record is reported failed",
+            error_type=type(error).__name__,
+            error_message=str(error)[:500],
+        )
+        ids = dict.fromkeys(i for i in map(rec.message_id, records) if i is not None)
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in ids]}
     return processor.response()  # type: ignore[return-value]
 
 
@@ -395,7 +378,7 @@ def _handle_direct(router: Router, event: dict[str, Any]) -> dict[str, Any]:
             "a direct invocation matched no raw route", reason=error.reason, keys=sorted(str(k) for k in event)[:20]
         )
         return {"batchItemFailures": []}
-    result = call.target(*call.args)
-    if call.is_async:
-        asyncio.run(result)
+    failure = invoke_now(call)
+    if failure is not None:
+        raise failure
     return {"batchItemFailures": []}

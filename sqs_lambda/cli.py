@@ -202,12 +202,16 @@ def send(
     queue: Annotated[str | None, typer.Option(help="Queue name, URL or (locally) logical id.")] = None,
     delay: Annotated[float | None, typer.Option(help="Seconds (over 900: delivered in hops).")] = None,
     group: Annotated[str | None, typer.Option(help="FIFO MessageGroupId.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Send a job name the queue's router does not know.")] = False,
     local: LocalFlag = False,
     endpoint_url: EndpointFlag = None,
     aws: AwsFlag = False,
     stage: StageFlag = None,
 ) -> None:
-    """Enqueue a job through the producer client (same validation); prints the MessageId."""
+    """Enqueue a job through the producer client (same validation); prints the MessageId.
+
+    Where the queue's router is known (the local runtime), an unknown job name is refused unless --force."""
+    from .errors import ConfigurationError
     from .producer import Producer
 
     arguments = json.loads(kwargs)
@@ -215,7 +219,10 @@ def send(
         raise typer.BadParameter("--kwargs must be a JSON object")
     target = _target(local, endpoint_url, aws, stage)
     url = send_queue(target, queue)
-    producer = Producer(url, router=router_for(target, url))
+    router = router_for(target, url)
+    if router is not None and job not in router.jobs and not force:
+        raise ConfigurationError(f"{router.unknown_job_reason(job)} Pass --force to send it anyway")
+    producer = Producer(url, router=router)
     out.print(producer.enqueue(job, arguments, delay=delay, group_id=group))
 
 
@@ -300,7 +307,12 @@ def redrive(
             dlq_url, destination, rate=rate, dry_run=dry_run, progress=lambda n: progress.advance(task, n)
         )
     verb = "would move" if dry_run else "moved"
-    out.print(f"{verb} {result.moved} message(s) to {destination} ({result.method})")
+    report = f"{verb} {result.moved} message(s) to {destination} ({result.method})"
+    if result.remaining is not None and not dry_run:
+        report += f"; {result.remaining} remain in the DLQ"
+        if result.returned:
+            report += f" ({result.returned} failed again during the redrive and were not moved twice)"
+    out.print(report)
 
 
 @app.command()

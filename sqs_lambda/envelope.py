@@ -90,6 +90,17 @@ def parse_time(text: str) -> _dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=_dt.UTC)
 
 
+def read_time(value: Any, field: str, *, message_id: str | None = None, job: str | None = None) -> _dt.datetime:
+    """A time a message carries (``not_before``, Celery's ``eta``/``expires``), or a DecodeError naming it."""
+    if isinstance(value, str):
+        try:
+            return parse_time(value)
+        except ValueError:
+            pass
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:59] + "…"
+    raise DecodeError(f"malformed envelope: {field} {shown} is not an ISO 8601 time", message_id=message_id, job=job)
+
+
 def encode_value(value: Any, *, what: str = "value") -> bytes:
     """Encode one JSON value with the envelope's rules, naming ``what`` when it cannot be encoded."""
     try:
@@ -189,14 +200,21 @@ def decode(body: str | bytes | None, *, message_id: str | None = None) -> Envelo
         envelope = _envelope_decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return _decode_slow(body, message_id)
-    if envelope.sqs_lambda > VERSION:
-        raise UnsupportedVersionError(
-            f"envelope version {envelope.sqs_lambda} is newer than this sqs-lambda understands ({VERSION})",
-            message_id=message_id,
-        )
+    if not 1 <= envelope.sqs_lambda <= VERSION:
+        raise _unsupported(envelope.sqs_lambda, message_id)
     if not envelope.job:
         raise DecodeError("the envelope has no job name", message_id=message_id)
+    if envelope.not_before is not None:
+        read_time(envelope.not_before, "not_before", message_id=message_id, job=envelope.job)
     return envelope
+
+
+def _unsupported(version: int, message_id: str | None) -> UnsupportedVersionError:
+    if version > VERSION:
+        reason = f"envelope version {version} is newer than this sqs-lambda understands ({VERSION})"
+    else:
+        reason = f"envelope version {version} does not exist (versions start at 1; this sqs-lambda reads {VERSION})"
+    return UnsupportedVersionError(reason, message_id=message_id)
 
 
 def _decode_slow(body: str | bytes, message_id: str | None) -> Envelope | RawBody:
@@ -208,16 +226,17 @@ def _decode_slow(body: str | bytes, message_id: str | None) -> Envelope | RawBod
     if not (isinstance(value, dict) and MARKER in value):
         return RawBody(value)
     version = value.get(MARKER)
-    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
-        raise UnsupportedVersionError(
-            f"envelope version {version} is newer than this sqs-lambda understands ({VERSION})", message_id=message_id
-        )
+    if isinstance(version, int) and not isinstance(version, bool) and not 1 <= version <= VERSION:
+        raise _unsupported(version, message_id)
     if not value.get("job"):
         raise DecodeError("the envelope has no job name", message_id=message_id)
     try:
-        return msgspec.convert(value, Envelope)
+        envelope = msgspec.convert(value, Envelope)
     except msgspec.ValidationError as error:
         raise DecodeError(f"malformed envelope: {error}", message_id=message_id) from None
+    if envelope.not_before is not None:
+        read_time(envelope.not_before, "not_before", message_id=message_id, job=envelope.job)
+    return envelope
 
 
 def decode_arguments(envelope: Envelope, decoder: msgspec.json.Decoder[Any], *, message_id: str | None = None) -> Any:

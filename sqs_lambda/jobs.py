@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import envelope as wire
-from .context import current_context, running_with
+from .context import current_context
 from .policy import JobPolicy
 from .schema import ArgumentSchema, build_schema
 
@@ -54,16 +54,26 @@ class Job:
 
     def run(self, **kwargs: Any) -> Any:
         """Run the job synchronously in this process, with the same validation as a consumer."""
+        from .invoke import invoke_now
+        from .router import Call
+
         call_kwargs = self.validate(kwargs)
+        context = dict(current_context())
         if self.schema.wants_context:
-            call_kwargs["context"] = dict(current_context())
-        with running_with(current_context()):
+            call_kwargs["context"] = context
+        outcome: list[Any] = []
+
+        def target() -> Any:
             result = self.function(**call_kwargs)
             if self.schema.is_async:
-                import asyncio
+                return _keep(result, outcome)
+            outcome.append(result)
+            return None
 
-                result = asyncio.run(result)
-        return result
+        error = invoke_now(Call(self.name, target, context=context, is_async=self.schema.is_async))
+        if error is not None:
+            raise error
+        return outcome[0] if outcome else None
 
     def delay(self, **kwargs: Any) -> str:
         """Enqueue the job on the router's queue; returns the SQS MessageId."""
@@ -103,3 +113,7 @@ class BakedJob:
 
     def __repr__(self) -> str:
         return f"<BakedJob {self.job.name!r} ({', '.join(self.kwargs)})>"
+
+
+async def _keep(awaitable: Any, outcome: list[Any]) -> None:
+    outcome.append(await awaitable)

@@ -5,14 +5,16 @@ Contracts:
   still counts the receive.
 - :func:`redrive` moves DLQ messages back with ``StartMessageMoveTask`` where the endpoint has it, and
   otherwise receive -> send (body and attributes kept, the ``failure.*`` reason dropped) -> delete, in
-  that order, deleting only what was sent: nothing is lost, duplicates stay within at-least-once.
+  that order, deleting only what was sent: nothing is lost, duplicates stay within at-least-once. Like a
+  move task it is bounded (:class:`DlqSweep`): at most what the DLQ held at the start, each message once.
 - :func:`wait` returns when every queue is empty (visible, in flight and delayed), or False on timeout.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,9 +158,83 @@ def source_of(dlq_url: str, candidates: Sequence[str]) -> str | None:
 
 @dataclass
 class RedriveResult:
+    """What a redrive did: ``moved`` of the ``to_move`` messages the DLQ held when it started.
+
+    ``returned`` counts messages that came back to the DLQ during the run (they failed again) and were
+    left there rather than moved a second time; ``remaining`` is the DLQ's depth afterwards.
+    """
+
     moved: int = 0
     method: str = ""
     task_handle: str | None = None
+    to_move: int = 0
+    returned: int = 0
+    remaining: int | None = None
+
+
+def message_identity(message: dict[str, Any]) -> str:
+    """What stays the same when a message fails again and is copied back to the DLQ: its envelope id,
+    else its body (peers' formats and raw bodies are copied verbatim)."""
+    body = message.get("Body") or ""
+    try:
+        decoded = wire.decode(body)
+    except Exception:
+        decoded = None
+    if isinstance(decoded, wire.Envelope) and decoded.id:
+        return f"envelope:{decoded.id}"
+    return "body:" + hashlib.sha256(body.encode()).hexdigest()
+
+
+class DlqSweep:
+    """One bounded pass over a DLQ, as ``StartMessageMoveTask`` makes: only what it held at the start.
+
+    :meth:`batches` yields received messages never seen before in this pass, until as many messages as
+    the DLQ held at the start were handed out (or it is empty). A message that comes back during the
+    pass (same envelope id or body) is not handed out again; it is made visible again at the end.
+    """
+
+    def __init__(self, dlq_url: str, *, visibility: int = 60) -> None:
+        self.dlq_url = dlq_url
+        self.visibility = visibility
+        self.to_move = sum(counts(dlq_url))
+        self.handed_out = 0
+        self.seen: set[str] = set()
+        self.returned: list[str] = []  # receipts of messages that came back during the pass
+
+    def batches(self) -> Iterator[list[dict[str, Any]]]:
+        sqs = aws.client("sqs")
+        # Each receive hands out or sets aside at least one message, and at most to_move can come back.
+        for _ in range(2 * self.to_move + 1):
+            wanted = self.to_move - self.handed_out
+            if wanted <= 0:
+                break
+            messages = sqs.receive_message(
+                QueueUrl=self.dlq_url,
+                MaxNumberOfMessages=min(10, wanted),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=self.visibility,
+                WaitTimeSeconds=1,
+            ).get("Messages", [])
+            if not messages:
+                break
+            fresh = []
+            for message in messages:
+                identity = message_identity(message)
+                if identity in self.seen:
+                    self.returned.append(message["ReceiptHandle"])
+                else:
+                    self.seen.add(identity)
+                    fresh.append(message)
+            if fresh:
+                self.handed_out += len(fresh)
+                yield fresh
+
+    def finish(self) -> int:
+        """Give the returned messages back to the DLQ at once; returns the DLQ's depth."""
+        if self.returned:
+            aws.change_visibility(self.dlq_url, [(receipt, 0) for receipt in self.returned])
+        return sum(counts(self.dlq_url))
 
 
 def redrive(
@@ -174,42 +250,23 @@ def redrive(
     sqs = aws.client("sqs")
     dlq, destination = aws.queue_info(url=dlq_url), aws.queue_info(url=destination_url)
     if dry_run:
-        return RedriveResult(moved=sum(counts(dlq_url)), method="dry-run")
+        depth = sum(counts(dlq_url))
+        return RedriveResult(moved=depth, method="dry-run", to_move=depth, remaining=depth)
     if use_move_task:
         try:
             arguments: dict[str, Any] = {"SourceArn": dlq.arn, "DestinationArn": destination.arn}
             if rate:
                 arguments["MaxNumberOfMessagesPerSecond"] = rate
             handle = sqs.start_message_move_task(**arguments)["TaskHandle"]
-            return RedriveResult(moved=sum(counts(dlq_url)), method="StartMessageMoveTask", task_handle=handle)
+            depth = sum(counts(dlq_url))
+            return RedriveResult(moved=depth, method="StartMessageMoveTask", task_handle=handle, to_move=depth)
         except Exception:  # not supported by this endpoint (moto answers 500): move by hand
             pass
+    sweep = DlqSweep(dlq_url)
     moved = 0
     started = time.monotonic()
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=dlq_url,
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=60,
-            WaitTimeSeconds=1,
-        ).get("Messages", [])
-        if not messages:
-            break
-        entries = []
-        for index, message in enumerate(messages):
-            entry: dict[str, Any] = {"Id": str(index), "MessageBody": message["Body"]}
-            attributes = wire.strip_failure(message.get("MessageAttributes") or {})
-            if attributes:
-                entry["MessageAttributes"] = {
-                    k: {kk: vv for kk, vv in v.items() if kk in ("DataType", "StringValue", "BinaryValue")}
-                    for k, v in attributes.items()
-                }
-            if destination.fifo:
-                entry["MessageGroupId"] = (message.get("Attributes") or {}).get("MessageGroupId", "default")
-                entry["MessageDeduplicationId"] = f"redrive-{message['MessageId']}"
-            entries.append(entry)
+    for messages in sweep.batches():
+        entries = [_redrive_entry(str(index), message, destination.fifo) for index, message in enumerate(messages)]
         response = sqs.send_message_batch(QueueUrl=destination_url, Entries=entries)
         sent = {item["Id"] for item in response.get("Successful", [])}
         deletions = [
@@ -226,7 +283,29 @@ def redrive(
             ahead = moved / rate - (time.monotonic() - started)
             if ahead > 0:
                 time.sleep(ahead)
-    return RedriveResult(moved=moved, method="receive-send-delete")
+    remaining = sweep.finish()
+    return RedriveResult(
+        moved=moved,
+        method="receive-send-delete",
+        to_move=sweep.to_move,
+        returned=len(sweep.returned),
+        remaining=remaining,
+    )
+
+
+def _redrive_entry(entry_id: str, message: dict[str, Any], fifo: bool) -> dict[str, Any]:
+    """A SendMessageBatch entry that re-sends a DLQ message: body and attributes, without the reason."""
+    entry: dict[str, Any] = {"Id": entry_id, "MessageBody": message["Body"]}
+    attributes = wire.strip_failure(message.get("MessageAttributes") or {})
+    if attributes:
+        entry["MessageAttributes"] = {
+            k: {kk: vv for kk, vv in v.items() if kk in ("DataType", "StringValue", "BinaryValue")}
+            for k, v in attributes.items()
+        }
+    if fifo:
+        entry["MessageGroupId"] = (message.get("Attributes") or {}).get("MessageGroupId", "default")
+        entry["MessageDeduplicationId"] = f"redrive-{message['MessageId']}"
+    return entry
 
 
 def redrive_in_place(
@@ -234,7 +313,8 @@ def redrive_in_place(
 ) -> tuple[int, int]:
     """Run the DLQ's messages through ``handler`` (the source's lambda_handler) as Lambda would.
 
-    Successes are deleted from the DLQ; failures stay there. Returns (succeeded, failed)."""
+    Bounded like :func:`redrive`: each message the DLQ held at the start runs once. Successes are
+    deleted from the DLQ; failures stay there. Returns (succeeded, failed)."""
     from .local.trigger import Trigger, TriggerConfig
 
     info = aws.queue_info(url=dlq_url)
@@ -244,12 +324,8 @@ def redrive_in_place(
         aws.client("sqs"),
     )
     succeeded = failed = 0
-    attempted: set[str] = set()
-    while True:
-        messages = [m for m in trigger.receive(wait_seconds=1) if m["MessageId"] not in attempted]
-        if not messages:
-            break
-        attempted.update(m["MessageId"] for m in messages)
+    sweep = DlqSweep(dlq_url)
+    for messages in sweep.batches():
         verdict = trigger.deliver(messages)
         if verdict is not None:
             succeeded += len(verdict.succeeded)
@@ -259,6 +335,7 @@ def redrive_in_place(
                 aws.change_visibility(dlq_url, [(receipts[i], 0) for i in verdict.failed if i in receipts])
         if progress:
             progress(len(messages))
+    sweep.finish()
     return succeeded, failed
 
 

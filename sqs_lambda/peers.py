@@ -61,21 +61,31 @@ def decode_any(
     """Recognise the record's format among those accepted (see the module docstring)."""
     body = record.get("body")
     if "sqs_workers" in accept and string_attribute(record, "JobName"):  # type: ignore[arg-type]
-        return _sqs_workers(record, message_id)
+        return _guarded("sqs-workers", _sqs_workers, record, message_id)
     decoded = wire.decode(body, message_id=message_id)
     if isinstance(decoded, wire.Envelope):
         return decoded
     value = decoded.value
     if decoded.is_json and isinstance(value, dict):
         if "django_eb_sqs" in accept and "func" in value and ("args" in value or "kwargs" in value):
-            return _django_eb_sqs(value, message_id)
+            return _guarded("django-eb-sqs", _django_eb_sqs, value, message_id)
         if "celery" in accept and isinstance(value.get("headers"), dict) and "task" in value["headers"]:
-            return _celery(value, message_id)
+            return _guarded("Celery", _celery, value, message_id)
     if not decoded.is_json and "celery" in accept:
         unwrapped = _base64_json(str(value))
         if isinstance(unwrapped, dict) and isinstance(unwrapped.get("headers"), dict):
-            return _celery(unwrapped, message_id)
+            return _guarded("Celery", _celery, unwrapped, message_id)
     return decoded
+
+
+def _guarded(fmt: str, decoder: Any, value: Any, message_id: str | None) -> ForeignJob:
+    """A peer's message whose fields have unexpected shapes is a DecodeError (to the DLQ), not a crash."""
+    try:
+        return decoder(value, message_id)
+    except DecodeError:
+        raise
+    except Exception as error:
+        raise DecodeError(f"malformed {fmt} message: {type(error).__name__}: {error}", message_id=message_id) from None
 
 
 def looks_like_pickle(body: str | None) -> bool:
@@ -186,8 +196,12 @@ def to_envelope(
         raise UnknownJobError(
             f"no job named {foreign.job!r} is registered{hint}", message_id=message_id, job=foreign.job
         )
-    if foreign.expires and wire.parse_time(foreign.expires) < _dt.datetime.now(_dt.UTC):
-        raise Reject(f"the {foreign.fmt} task expired at {foreign.expires}")
+    if foreign.not_before is not None:
+        wire.read_time(foreign.not_before, "eta", message_id=message_id, job=job)
+    if foreign.expires:
+        expires = wire.read_time(foreign.expires, "expires", message_id=message_id, job=job)
+        if expires < _dt.datetime.now(_dt.UTC):
+            raise Reject(f"the {foreign.fmt} task expired at {foreign.expires}")
     if len(foreign.args) > len(positional):
         raise JobArgumentError(
             f"{len(foreign.args)} positional arguments, but the handler takes {len(positional)}",

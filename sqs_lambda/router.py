@@ -240,17 +240,22 @@ class Router:
             verify_signature(self.signing_key, envelope, message_id)
         job = self.jobs.get(envelope.job)
         if job is None:
-            raise UnknownJobError(
-                f"no job named {envelope.job!r} is registered (known: {', '.join(sorted(self.jobs)) or 'none'})",
-                message_id=message_id,
-                job=envelope.job,
-            )
+            raise UnknownJobError(self.unknown_job_reason(envelope.job), message_id=message_id, job=envelope.job)
         schema = job._schema or job.schema
         values = wire.decode_arguments(envelope, schema.decoder, message_id=message_id)
         kwargs = schema.as_kwargs(values)
         if schema.wants_context:
             kwargs["context"] = dict(envelope.context or {})
         return Call(job.name, job.function, (), kwargs, envelope.context, schema.is_async, job.policy, envelope)
+
+    def unknown_job_reason(self, name: str) -> str:
+        """Why ``name`` is not a job here: the known names, and the nearest one to a typo."""
+        import difflib  # only on this error path
+
+        known = sorted(self.jobs)
+        reason = f"no job named {name!r} is registered (known: {', '.join(known) or 'none'})"
+        nearest = difflib.get_close_matches(name, known, n=1)
+        return f"{reason}; did you mean {nearest[0]!r}?" if nearest else f"{reason}."
 
     def raw_call(self, body: wire.RawBody, message_id: str | None) -> Call:
         for route in self.raw_routes:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -119,6 +120,78 @@ def test_redrive_in_place_runs_the_handler_and_keeps_failures(sqs_local: LocalSq
     ok, failed = ops.redrive_in_place(sqs_queue.dlq_url, router.lambda_handler)
     assert (ok, failed) == (3, 1) and sorted(ran) == [0, 1, 2, 3]
     assert sqs_local.total(sqs_queue.dlq_url) == 1
+
+
+def poison_in_dlq(sqs_local: LocalSqs, queue: QueuePair, count: int) -> Router:
+    """``count`` rejected jobs in the queue's DLQ; returns the router that keeps rejecting them."""
+    router = Router(queue_url=queue.url)
+
+    @router.job()
+    def poison(n: int) -> None:
+        raise Reject("still bad")
+
+    for n in range(count):
+        poison.delay(n=n)
+    while sqs_local.total(queue.url):
+        sqs_local.deliver(router, queue)
+    assert sqs_local.total(queue.dlq_url) == count
+    return router
+
+
+def keep_consuming(sqs_local: LocalSqs, router: Router, queue: QueuePair, stop: threading.Event) -> threading.Thread:
+    def consume() -> None:
+        while not stop.is_set():
+            sqs_local.deliver(router, queue, wait=0)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.timeout(90)
+def test_a_redrive_ends_while_the_consumer_keeps_failing_the_messages(
+    sqs_local: LocalSqs, sqs_queue: QueuePair
+) -> None:
+    router = poison_in_dlq(sqs_local, sqs_queue, 3)
+    stop = threading.Event()
+    consumer = keep_consuming(sqs_local, router, sqs_queue, stop)
+    try:
+        started = time.monotonic()
+        result = ops.redrive(sqs_queue.dlq_url, sqs_queue.url, use_move_task=False)
+        assert time.monotonic() - started < 30
+    finally:
+        stop.set()
+        consumer.join(10)
+    assert (result.to_move, result.moved) == (3, 3)  # each message moved once, as StartMessageMoveTask would
+    assert result.remaining is not None and result.returned <= result.remaining <= 3
+    deadline = time.monotonic() + 10
+    while sqs_local.total(sqs_queue.url) and time.monotonic() < deadline:
+        sqs_local.deliver(router, sqs_queue, wait=0)
+    assert sqs_local.total(sqs_queue.dlq_url) == 3  # failed again, each with its reason: nothing lost or doubled
+    reasons = [wire.read_failure(m["MessageAttributes"]) for m in sqs_local.receive(sqs_queue.dlq_url, wait=1)]
+    assert reasons and all(r["error_message"] == "still bad" for r in reasons)
+
+
+@pytest.mark.timeout(90)
+def test_an_in_place_redrive_ends_while_new_failures_arrive(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
+    router = poison_in_dlq(sqs_local, sqs_queue, 3)
+    stop = threading.Event()
+
+    def keep_failing() -> None:  # the live consumer keeps dead-lettering new messages meanwhile
+        while not stop.wait(0.05):
+            body, _ = wire.encode("poison", {"n": 99})
+            sqs_local.client.send_message(QueueUrl=sqs_queue.dlq_url, MessageBody=body)
+
+    feeder = threading.Thread(target=keep_failing, daemon=True)
+    feeder.start()
+    try:
+        started = time.monotonic()
+        ok, failed = ops.redrive_in_place(sqs_queue.dlq_url, router.lambda_handler)
+        assert time.monotonic() - started < 30
+    finally:
+        stop.set()
+        feeder.join(5)
+    assert ok == 0 and failed == 3  # the three it held at the start, once each
 
 
 def test_purge_guards_the_stage_prefix(sqs_local: LocalSqs, tmp_path: Path) -> None:
@@ -250,6 +323,11 @@ def test_other_terminals_reach_the_running_runtime(tmp_path: Path) -> None:
             check=False,
         )
         assert refused.returncode == 2 and "Expected `int`, got `str`" in refused.stderr
+        typo = cli("send", "proces_file", "--kwargs", '{"file_id": "x"}', "--local", cwd=tmp_path, check=False)
+        assert typo.returncode == 2 and "no job named 'proces_file' is registered" in typo.stderr
+        assert "did you mean 'process_file'?" in typo.stderr and "--force" in typo.stderr
+        forced = cli("send", "proces_file", "--kwargs", "{}", "--force", "--local", cwd=tmp_path)
+        assert len(forced.stdout.strip()) >= 32  # sent anyway: the consumer rejects it to the DLQ, with the reason
         assert cli("wait", "OrdersQueue", "--local", "--timeout", "30", cwd=tmp_path).returncode == 0
         status = cli("status", "--local", cwd=tmp_path).stdout
         assert "e2e-jobs" in status and "e2e-orders.fifo" in status

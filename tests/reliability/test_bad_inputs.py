@@ -111,6 +111,35 @@ def unmatched_direct(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:
     assert any(record.getMessage() == "a direct invocation matched no raw route" for record in caplog.records)
 
 
+def malformed_times(scene: Scene) -> None:
+    for text in ("soon", "2026-13-45T25:61:00Z"):
+        scene.expect_dlq(
+            envelope(job="work", kwargs={"n": 1}, not_before=text),
+            "DecodeError",
+            f"malformed envelope: not_before '{text}' is not an ISO 8601 time",
+        )
+    scene.expect_dlq(
+        celery_body(eta="next tuesday"),
+        "DecodeError",
+        "malformed envelope: eta 'next tuesday' is not an ISO 8601 time",
+        router=_accepting(scene, "celery"),
+    )
+
+
+def unknown_job_sent(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqs_lambda import cli
+
+    monkeypatch.setattr(cli, "router_for", lambda target, url: scene.router)  # as the local runtime finds it
+    with pytest.raises(ConfigurationError) as refused:
+        cli.send("wrok", kwargs='{"n": 1}', queue=scene.queue.url, endpoint_url=scene.sqs.url)
+    assert str(refused.value) == (
+        "no job named 'wrok' is registered (known: work); did you mean 'work'? Pass --force to send it anyway"
+    )
+    assert scene.sqs.total(scene.queue.url) == 0  # nothing was sent
+    cli.send("wrok", kwargs='{"n": 1}', queue=scene.queue.url, endpoint_url=scene.sqs.url, force=True)
+    assert scene.sqs.total(scene.queue.url) == 1
+
+
 def producer_case(check: Callable[[Scene, Producer], None]) -> Callable[[Scene], None]:
     def run(scene: Scene) -> None:
         check(scene, scene.router.producer)
@@ -181,6 +210,10 @@ CASES: dict[str, Callable[..., None]] = {
     "envelope version newer than this library": lambda s: s.expect_dlq(
         json.dumps({"sqs_lambda": 2, "job": "work"}), "UnsupportedVersionError", "envelope version 2 is newer"
     ),
+    "envelope version that does not exist (0 or below)": lambda s: s.expect_dlq(
+        json.dumps({"sqs_lambda": 0, "job": "work"}), "UnsupportedVersionError", "envelope version 0 does not exist"
+    ),
+    "malformed `not_before` (or Celery `eta`)": malformed_times,
     "envelope field of the wrong type": lambda s: s.expect_dlq(
         envelope(job="work", hops="many"), "DecodeError", "malformed envelope"
     ),
@@ -239,6 +272,7 @@ CASES: dict[str, Callable[..., None]] = {
     "no DLQ configured, or the DLQ copy fails": no_dlq,
     "record without messageId / not an object (malformed event)": malformed_records,
     "event without `Records` that no raw route matches": unmatched_direct,
+    "`sqs-lambda send` of a job the queue's router does not know": unknown_job_sent,
     "producer: argument that cannot be encoded": producer_case(unencodable),
     "producer: arguments that do not fit the signature": producer_case(bad_arguments),
     "producer: message over the queue's size limit": producer_case(oversize),
@@ -274,12 +308,21 @@ def test_every_readme_row_has_a_case() -> None:
 
 
 @pytest.mark.parametrize("row", sorted(CASES))
-def test_bad_input(row: str, sqs_local: LocalSqs, sqs_queue: QueuePair, caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_input(
+    row: str,
+    sqs_local: LocalSqs,
+    sqs_queue: QueuePair,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     caplog.set_level(logging.INFO)
     case = CASES[row]
     scene = Scene(sqs_local, sqs_queue)
-    if "caplog" in case.__code__.co_varnames[: case.__code__.co_argcount]:
+    wanted = case.__code__.co_varnames[: case.__code__.co_argcount]
+    if "caplog" in wanted:
         case(scene, caplog)
+    elif "monkeypatch" in wanted:
+        case(scene, monkeypatch)
     else:
         case(scene)
 
