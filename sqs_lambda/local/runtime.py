@@ -40,6 +40,7 @@ class RuntimeOptions:
     fire_schedules: bool = False
     state_dir: Path = Path(STATE_DIR)
     parameters: dict[str, str] = field(default_factory=dict)
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))  # schedules (tests fake it)
 
 
 def state_path(directory: Path | str = STATE_DIR) -> Path:
@@ -202,22 +203,23 @@ class LocalRuntime:
 
     def _schedule_loop(self) -> None:
         sqs = aws.client("sqs")
-        now = dt.datetime.now(dt.UTC)
+        clock = self.options.clock
+        now = clock()
         for target in self.schedules:
             if self.options.fire_schedules:
                 target.fire(sqs, now)
                 self.on_event("schedule", {"rule": target.rule, "fired": target.fired})
             target.next_at = target.schedule.next_after(now)
-        while not self._stop.wait(0.5):
-            now = dt.datetime.now(dt.UTC)
+        while not self._stop.wait(0.2):
+            now = clock()
             for target in self.schedules:
-                if now >= target.next_at:
+                if target.next_at is not None and now >= target.next_at:
                     try:
-                        target.fire(sqs, now)
+                        target.fire(sqs, target.next_at)  # the event's time is the scheduled time
                         self.on_event("schedule", {"rule": target.rule, "fired": target.fired})
                     except Exception as error:
                         self.on_event("error", {"rule": target.rule, "error": str(error)})
-                    target.next_at = target.schedule.next_after(now)
+                    target.next_at = target.schedule.next_after(max(now, target.next_at))
 
     def queue_counts(self) -> dict[str, dict[str, int]]:
         """Visible / in flight / delayed per queue (by local name)."""

@@ -2,8 +2,9 @@
 
 A rule fires on its ``rate(...)`` or ``cron(...)`` expression and sends exactly what EventBridge
 would: the target's ``Input`` verbatim, or else the full Scheduled Event envelope. FIFO targets use
-``SqsParameters.MessageGroupId``. AWS cron has six fields (minutes hours day-of-month month
-day-of-week year, with ``?``); it is evaluated with croniter after mapping AWS's 1-7 weekdays.
+``SqsParameters.MessageGroupId``. AWS cron (six fields: minutes hours day-of-month month day-of-week
+year, with ``?``, ``L``, ``W`` and ``#``) is evaluated by ``aws-croniter``, a parser made for AWS's
+syntax; rates are plain intervals.
 """
 
 from __future__ import annotations
@@ -20,36 +21,32 @@ _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 
 
-def _aws_weekdays(field_text: str) -> str:
-    """AWS numbers weekdays 1-7 from Sunday; cron numbers them 0-6."""
-    return re.sub(r"\d+", lambda m: str((int(m.group()) - 1) % 7), field_text)
-
-
 class Schedule:
-    """When a schedule expression fires next."""
+    """When a schedule expression fires next (UTC)."""
 
     def __init__(self, expression: str) -> None:
         self.expression = expression.strip()
         rate = _RATE.match(self.expression)
         self.interval: float | None = None
-        self.cron: str | None = None
+        self.cron: Any = None
         if rate:
             self.interval = float(int(rate.group(1)) * _UNIT[rate.group(2)])
         elif self.expression.startswith("cron(") and self.expression.endswith(")"):
-            fields = self.expression[5:-1].split()
-            if len(fields) != 6:
-                raise ValueError(f"{expression}: AWS cron takes 6 fields")
-            minute, hour, day, month, weekday, _year = fields
-            self.cron = " ".join([minute, hour, day.replace("?", "*"), month, _aws_weekdays(weekday.replace("?", "*"))])
+            from aws_croniter import AwsCroniter
+
+            try:
+                self.cron = AwsCroniter(self.expression[5:-1])
+            except Exception as error:  # the library's own message says what is wrong
+                raise ValueError(f"{expression}: {error}") from None
         else:
             raise ValueError(f"unsupported schedule expression {expression!r}")
 
-    def next_after(self, moment: dt.datetime) -> dt.datetime:
+    def next_after(self, moment: dt.datetime) -> dt.datetime | None:
+        """The first firing strictly after ``moment``; None when it never fires again (a past year)."""
         if self.interval is not None:
             return moment + dt.timedelta(seconds=self.interval)
-        from croniter import croniter
-
-        return croniter(self.cron, moment).get_next(dt.datetime)
+        upcoming = self.cron.get_next(moment.astimezone(dt.UTC))
+        return upcoming[0] if upcoming else None
 
 
 @dataclass
@@ -63,7 +60,7 @@ class ScheduledTarget:
     region: str = "us-east-1"
     account: str = "123456789012"
     fired: int = 0
-    next_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    next_at: dt.datetime | None = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def body(self, now: dt.datetime) -> str:
         if self.input is not None:

@@ -144,7 +144,11 @@ def run_local(sqs_local: Any, tmp_path: Path) -> Iterator[Callable[..., LocalRun
     started: list[LocalRuntime] = []
 
     def start(
-        build: Callable[[Path], dict[str, Any]], *, fire_schedules: bool = False, background: bool = True
+        build: Callable[[Path], dict[str, Any]],
+        *,
+        fire_schedules: bool = False,
+        background: bool = True,
+        **options: Any,
     ) -> LocalRun:
         stage = f"t{uuid.uuid4().hex[:8]}"
         (tmp_path / "src").mkdir(exist_ok=True)
@@ -157,6 +161,7 @@ def run_local(sqs_local: Any, tmp_path: Path) -> Iterator[Callable[..., LocalRun
                 endpoint_url=sqs_local.url,
                 fire_schedules=fire_schedules,
                 state_dir=tmp_path / ".state",
+                **options,
             )
         )
         runtime.start()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from .conftest import function, queue_pair
 
@@ -126,18 +129,46 @@ def test_maximum_concurrency_bounds_invocations(run_local: Any) -> None:
     assert max(e["peak"] for e in run.log()) == 2
 
 
-def schedule(log: Path, **target: Any) -> dict[str, Any]:
+def schedule(log: Path, expression: str = "rate(1 hour)", **target: Any) -> dict[str, Any]:
     return {
         **queue_pair("Ticks"),
         "Fn": function("ok", "Ticks", log_file=log),
         "Rule": {
             "Type": "AWS::Events::Rule",
             "Properties": {
-                "ScheduleExpression": "rate(1 hour)",
+                "ScheduleExpression": expression,
                 "Targets": [{"Id": "t", "Arn": {"Fn::GetAtt": ["Ticks", "Arn"]}, **target}],
             },
         },
     }
+
+
+@pytest.mark.parametrize(
+    ("expression", "start", "fires"),
+    [
+        # 9:00 on the first Monday of every month (AWS's `#` example)
+        ("cron(0 9 ? * 2#1 *)", "2026-12-07T08:59:58", ["2026-12-07T09:00:00Z", "2027-01-04T09:00:00Z"]),
+        # noon on the last day of the month (`L` in day-of-month)
+        ("cron(0 12 L * ? *)", "2026-12-31T11:59:59", ["2026-12-31T12:00:00Z", "2027-01-31T12:00:00Z"]),
+        # the weekday nearest the 3rd (`W`): 3 January 2027 is a Sunday, so Monday the 4th
+        ("cron(0 8 3W * ? *)", "2026-12-31T00:00:00", ["2027-01-04T08:00:00Z", "2027-02-03T08:00:00Z"]),
+        # the last Friday of the month, only in 2026-2027 (`L` in day-of-week, and the year field)
+        ("cron(15 10 ? * 6L 2026-2027)", "2027-11-01T00:00:00", ["2027-11-26T10:15:00Z", "2027-12-31T10:15:00Z"]),
+    ],
+)
+def test_aws_cron_expressions_fire_at_their_times(
+    run_local: Any, expression: str, start: str, fires: list[str]
+) -> None:
+    now = [dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC)]
+    run = run_local(lambda log: schedule(log, expression), clock=lambda: now[0])
+    for count, expected in enumerate(fires, start=1):
+        due = dt.datetime.fromisoformat(expected.replace("Z", "+00:00"))
+        now[0] = due - dt.timedelta(seconds=1)  # not yet
+        time.sleep(0.5)
+        assert len(run.log()) == count - 1
+        now[0] = due + dt.timedelta(seconds=1)
+        run.wait_for(lambda count=count: len(run.log()) == count)  # type: ignore[misc]
+        assert json.loads(run.log()[-1]["bodies"][0])["time"] == expected
 
 
 def test_a_schedule_sends_the_scheduled_event(run_local: Any) -> None:

@@ -55,6 +55,7 @@ def test_rate_and_cron_schedules() -> None:
     # AWS weekdays: 2 is Monday; 2026-11-23 is a Monday, so the next is a week later
     assert Schedule("cron(0 9 ? * 2 *)").next_after(start) == dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
     assert Schedule("cron(0 12 ? * MON-FRI *)").next_after(start) == start.replace(hour=12, minute=0)
+    assert Schedule("cron(0 0 1 1 ? 2020)").next_after(start) is None  # a year that has passed: never again
     with pytest.raises(ValueError):
         Schedule("every 5 minutes")
     with pytest.raises(ValueError):
@@ -74,3 +75,27 @@ def test_filter_criteria_on_body_and_attributes() -> None:
     assert FilterCriteria([{"body": {"kind": ["x"]}}, {"body": {"kind": ["keep"]}}]).matches(record)
     assert not FilterCriteria([{"body": {"kind": ["keep"]}}]).matches({**record, "body": "plain text"})
     assert FilterCriteria().matches(record)
+
+
+# The examples of AWS's EventBridge documentation ("Schedule expressions for rules"), from a Wednesday.
+AWS_DOC_EXAMPLES = {
+    "0 10 * * ? *": "2026-12-02T10:00",  # 10:00 every day
+    "15 12 * * ? *": "2026-12-02T12:15",  # 12:15 every day
+    "0 18 ? * MON-FRI *": "2026-12-02T18:00",  # 18:00 Monday to Friday
+    "0 8 1 * ? *": "2027-01-01T08:00",  # 08:00 on the first day of the month
+    "0/15 * * * ? *": "2026-12-02T00:15",  # every 15 minutes
+    "0/10 * ? * MON-FRI *": "2026-12-02T00:10",  # every 10 minutes, Monday to Friday
+    "0/5 8-17 ? * MON-FRI *": "2026-12-02T08:00",  # every 5 minutes from 08:00 to 17:55, Monday to Friday
+    "0 9 ? * 2#1 *": "2026-12-07T09:00",  # 09:00 on the first Monday of the month
+    "0 12 L * ? *": "2026-12-31T12:00",  # the last day of the month
+    "0 8 3W * ? *": "2026-12-03T08:00",  # the weekday nearest the 3rd
+    "0 10 ? * 5L *": "2026-12-31T10:00",  # the last Thursday of the month
+    "0 0 1 1 ? 2028": "2028-01-01T00:00",  # the year field
+}
+
+
+@pytest.mark.parametrize("expression", sorted(AWS_DOC_EXAMPLES))
+def test_aws_documentation_cron_examples(expression: str) -> None:
+    start = dt.datetime(2026, 12, 2, 0, 0, tzinfo=dt.UTC)
+    expected = dt.datetime.fromisoformat(AWS_DOC_EXAMPLES[expression]).replace(tzinfo=dt.UTC)
+    assert Schedule(f"cron({expression})").next_after(start) == expected
