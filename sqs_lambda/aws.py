@@ -38,7 +38,7 @@ def client(service: str = "sqs", region: str | None = None) -> Any:
             import boto3  # lazy: the cold-start path never gets here
             from botocore.config import Config
 
-            config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+            config = Config(retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=5, read_timeout=30)
             _clients[key] = boto3.session.Session().client(service, region_name=key[1], config=config)
         return _clients[key]
 

@@ -366,25 +366,33 @@ def wait(
 
 def explain(error: BaseException) -> str:
     """One line for a person."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
     from .errors import SqsLambdaError
 
-    name = type(error).__name__
     if isinstance(error, SqsLambdaError):
         return str(error)
-    if name in ("NoCredentialsError", "PartialCredentialsError"):
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return "no AWS credentials found: configure them (aws configure), or use --local / --endpoint-url"
-    if name in ("EndpointConnectionError", "ConnectionRefusedError", "ConnectTimeoutError"):
+    if isinstance(error, EndpointConnectionError | ConnectionRefusedError | ConnectTimeoutError):
         return f"cannot reach the endpoint: {error}"
-    if name == "NoRegionError":
+    if isinstance(error, NoRegionError):
         return "no AWS region set: export AWS_REGION (or use --local)"
-    if name == "ClientError":
-        code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
         if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
             return "queue not found"
-        return f"AWS said {code}: {getattr(error, 'response', {}).get('Error', {}).get('Message', error)}"
+        return f"AWS said {code}: {error.response.get('Error', {}).get('Message', error)}"
     if isinstance(error, json.JSONDecodeError):
         return f"not valid JSON: {error}"
-    return f"{name}: {error}"
+    return f"{type(error).__name__}: {error}"
 
 
 def main() -> None:

@@ -79,6 +79,10 @@ class JobArgumentError(MessageError, TypeError):
     """The arguments do not fit the handler's signature or type hints."""
 
 
+class PickleRejectedError(DecodeError):
+    """A pickle payload: refused unread (unpickling runs arbitrary code)."""
+
+
 class SignatureError(DecodeError):
     """A signed router received an unsigned or forged envelope."""
 

@@ -15,6 +15,7 @@ from collections import Counter
 from contextvars import ContextVar, Token
 from typing import Any
 
+from .errors import Retry
 from .policy import Fate, Verdict
 
 _logger: Any = None
@@ -60,7 +61,7 @@ def log_outcome(
     if arguments is not None and log_arguments_enabled():
         fields["arguments"] = arguments
     log = logger()
-    if fate.verdict == Verdict.SKIPPED or type(fate.error).__name__ == "Retry":
+    if fate.verdict == Verdict.SKIPPED or isinstance(fate.error, Retry):
         log.info("record not processed" if fate.verdict == Verdict.SKIPPED else "retry requested", extra=fields)
     elif fate.verdict == Verdict.DEAD_LETTER:
         log.error("record sent to the dead-letter queue", extra=fields)

@@ -26,12 +26,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import envelope as wire
-from .errors import DecodeError, UnknownJobError
+from .errors import DecodeError, PickleRejectedError, UnknownJobError
 from .records import string_attribute
 
-
-class PickleRejectedError(DecodeError):
-    """A pickle payload: refused unread (unpickling runs arbitrary code)."""
+__all__ = ["ForeignJob", "PickleRejectedError", "decode_any", "looks_like_pickle", "to_envelope"]
 
 
 class ForeignJob:

@@ -5,8 +5,9 @@ Contract:
   anything is sent; a bad call raises ``JobArgumentError`` (a TypeError) and sends nothing.
 - Each message (body + attributes) is checked against the queue's ``MaximumMessageSize``.
 - ``batch()`` and ``send_many()`` send at most 10 entries and 1 MiB per SendMessageBatch. Entries that
-  fail without being the sender's fault are retried with bounded backoff; whatever is still unsent
-  raises one :class:`SendError` listing every unsent entry. No message is silently dropped.
+  fail without being the sender's fault are retried with bounded backoff (whole requests are retried
+  by botocore alone); whatever is still unsent raises one :class:`SendError` listing every unsent
+  entry. No message is silently dropped.
 - Delays: 0-900 s use DelaySeconds; up to :data:`MAX_DELAY` the envelope carries a not-before time and
   consumers re-send it in hops of at most 900 s. FIFO queues take no per-message delay.
 - FIFO: a group id is required (or ``default_group_id``); without content-based deduplication the
@@ -307,8 +308,11 @@ class Producer:
         return message_ids
 
     def _send_group(self, group: Sequence[Outgoing]) -> tuple[list[str], list[dict[str, Any]]]:
-        """One batch (<= 10 entries, <= 1 MiB) with bounded retries of the retryable failures.
+        """One batch (<= 10 entries, <= 1 MiB) with bounded retries of the entries SQS failed.
 
+        One retry layer per call: a request that fails as a whole was already retried by botocore
+        (standard mode, 4 attempts) and is final here; this loop retries only the entries a successful
+        response lists in ``Failed`` without the sender's fault, which botocore cannot see.
         Every entry ends in exactly one of: sent (its MessageId), or unsent with its last error.
         """
         ids: dict[str, str] = {}
@@ -319,14 +323,14 @@ class Producer:
                 time.sleep(min(2.0, 0.05 * 2**attempt))
             try:
                 response = self.backend.send_batch(self.queue_url, [m.entry(i) for i, m in pending.items()])
-            except Exception as error:  # throttled or unreachable after botocore's own retries
+            except Exception as error:  # botocore's standard mode already retried the request: final
                 failures.update(
                     {
                         i: {"Id": i, "Code": type(error).__name__, "Message": str(error)[:300], "SenderFault": False}
                         for i in pending
                     }
                 )
-                continue
+                break
             for success in response.get("Successful", []):
                 if success["Id"] in pending:
                     ids[success["Id"]] = success["MessageId"]

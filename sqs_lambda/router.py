@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from . import backoff as _backoff
 from . import envelope as wire
-from .errors import ConfigurationError, NoRouteError, UnknownJobError
+from .errors import ConfigurationError, NoRouteError, PickleRejectedError, UnknownJobError
 from .jobs import BakedJob, Job
 from .policy import JobPolicy, UnknownJobFate
 
@@ -268,7 +268,7 @@ class Router:
                     policy=self.default_policy,
                 )
         if not body.is_json:
-            from .peers import PickleRejectedError, looks_like_pickle
+            from .peers import looks_like_pickle
 
             if looks_like_pickle(str(body.value)):
                 raise PickleRejectedError("the body is a pickle payload: it is never unpickled", message_id=message_id)

@@ -96,3 +96,35 @@ def test_every_message_is_sent_or_raised(sqs_local: LocalSqs, sqs_queue: QueuePa
     assert len(received) == len(set(received)) == len(sent_ids)
     assert not set(received) & unsent_envelopes
     assert len(received) + len(unsent_envelopes) == total
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Any:
+        yield self.data
+
+
+def test_a_failing_request_is_retried_by_one_layer_only(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
+    from botocore.awsrequest import AWSResponse
+
+    calls: list[str] = []
+
+    def unavailable(request: Any, **_: Any) -> AWSResponse:
+        calls.append(request.url)
+        body = b'{"__type": "ServiceUnavailable", "message": "try later"}'
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "r"}
+        return AWSResponse(request.url, 503, headers, _Body(body))
+
+    client = aws.client("sqs")
+    producer = Producer(sqs_queue.url)
+    message = producer.build("job", {"n": 1})
+    client.meta.events.register("before-send.sqs.SendMessageBatch", unavailable)
+    try:
+        with pytest.raises(SendError, match="1 message"):
+            producer.send_messages([message])
+    finally:
+        client.meta.events.unregister("before-send.sqs.SendMessageBatch", unavailable)
+    assert len(calls) == 4  # botocore's standard mode: 4 attempts; the producer adds none (not 16)
+    assert sqs_local.total(sqs_queue.url) == 0
