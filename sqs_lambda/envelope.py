@@ -136,6 +136,32 @@ def encode(
     sign: Any = None,
 ) -> tuple[str, str]:
     """Return ``(body, envelope_id)`` for one job. ``sign`` maps the unsigned body bytes to a signature."""
+    body, envelope_id = encode_bytes(
+        job,
+        kwargs,
+        envelope_id=envelope_id,
+        context=context,
+        not_before=not_before,
+        hops=hops,
+        sent_at=sent_at,
+        sign=sign,
+    )
+    return body.decode(), envelope_id
+
+
+def encode_bytes(
+    job: str,
+    kwargs: Mapping[str, Any] | msgspec.Raw,
+    *,
+    envelope_id: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    not_before: _dt.datetime | str | None = None,
+    hops: int = 0,
+    sent_at: _dt.datetime | str | None = None,
+    sign: Any = None,
+) -> tuple[bytes, str]:
+    """:func:`encode`, with the body as the bytes SQS counts. ``kwargs`` already encoded (a ``msgspec.Raw``
+    from :func:`encode_kwargs`) are embedded as they are, never encoded again."""
     raw_kwargs = kwargs if isinstance(kwargs, msgspec.Raw) else encode_kwargs(job, kwargs)
     envelope_id = envelope_id or new_envelope_id()
     now = sent_at if sent_at is not None else _dt.datetime.now(_dt.UTC)
@@ -159,7 +185,7 @@ def encode(
     if sign is not None:
         fields["sig"] = sign(_canonical(fields))
         body = _encoder.encode(fields)
-    return body.decode(), envelope_id
+    return body, envelope_id
 
 
 def rehop(envelope: Envelope, sign: Any = None) -> str:
@@ -247,10 +273,13 @@ def decode_arguments(envelope: Envelope, decoder: msgspec.json.Decoder[Any], *, 
         raise JobArgumentError(f"invalid arguments: {error}", message_id=message_id, job=envelope.job) from None
 
 
-def convert_arguments(job: str, kwargs: Mapping[str, Any], decoder: msgspec.json.Decoder[Any]) -> Any:
-    """Validate in-process kwargs (``.run()`` and producer-side checks) exactly as a consumer would."""
+def convert_arguments(job: str, kwargs: Mapping[str, Any] | msgspec.Raw, decoder: msgspec.json.Decoder[Any]) -> Any:
+    """Validate in-process kwargs (``.run()`` and producer-side checks) exactly as a consumer would.
+
+    Pass the kwargs already encoded (``encode_kwargs``) when they are about to be sent: encode once."""
+    raw = kwargs if isinstance(kwargs, msgspec.Raw) else encode_kwargs(job, kwargs)
     try:
-        return decoder.decode(encode_kwargs(job, kwargs))
+        return decoder.decode(raw)
     except msgspec.ValidationError as error:
         raise JobArgumentError(f"invalid arguments: {error}", job=job) from None
 
@@ -271,9 +300,13 @@ def job_attributes(job: str) -> dict[str, dict[str, str]]:
     return {JOB_ATTRIBUTE: {"DataType": "String", "StringValue": job}}
 
 
-def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]] | None = None) -> int:
-    """The size SQS counts: the body plus every attribute's name, type and value, in bytes."""
-    size = len(body.encode())
+def message_size(
+    body: str, attributes: Mapping[str, Mapping[str, Any]] | None = None, *, body_size: int | None = None
+) -> int:
+    """The size SQS counts: the body plus every attribute's name, type and value, in bytes.
+
+    ``body_size``: the body's length in bytes when the caller has it (it encoded the body)."""
+    size = body_size if body_size is not None else len(body.encode())
     for name, attribute in (attributes or {}).items():
         value = attribute.get("StringValue", attribute.get("BinaryValue", b""))
         size += len(name.encode()) + len(str(attribute.get("DataType", "")).encode())

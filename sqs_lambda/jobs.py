@@ -11,6 +11,8 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from . import envelope as wire
 from .context import current_context
 from .policy import JobPolicy
@@ -47,8 +49,8 @@ class Job:
     def __repr__(self) -> str:
         return f"<Job {self.name!r}>"
 
-    def validate(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """Check ``kwargs`` as a consumer would; raise JobArgumentError (a TypeError) if they do not fit."""
+    def validate(self, kwargs: Mapping[str, Any] | msgspec.Raw) -> dict[str, Any]:
+        """Check ``kwargs`` (or their encoding) as a consumer would; raise JobArgumentError (a TypeError)."""
         schema = self.schema
         return schema.as_kwargs(wire.convert_arguments(self.name, kwargs, schema.decoder))
 

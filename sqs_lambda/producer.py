@@ -225,9 +225,10 @@ class Producer:
         group_id: str | None = None,
         deduplication_id: str | None = None,
     ) -> Outgoing:
-        """Validate and encode one job (nothing is sent)."""
+        """Validate and encode one job (nothing is sent). The kwargs are encoded once, for both."""
+        raw_kwargs = wire.encode_kwargs(job, kwargs)
         if self.router is not None and job in self.router.jobs:
-            self.router.jobs[job].validate(kwargs)
+            self.router.jobs[job].validate(raw_kwargs)
         not_before = None
         if delay is not None and delay > MAX_SQS_DELAY:
             _check_delay(delay)
@@ -238,13 +239,21 @@ class Producer:
             from .signing import signer_for
 
             signer = signer_for(self.signing_key)
-        body, envelope_id = wire.encode(job, kwargs, context=context or None, not_before=not_before, sign=signer)
-        message = Outgoing(body, wire.job_attributes(job), envelope_id)
-        self._finish(message, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
+        body, envelope_id = wire.encode_bytes(
+            job, raw_kwargs, context=context or None, not_before=not_before, sign=signer
+        )
+        message = Outgoing(body.decode(), wire.job_attributes(job), envelope_id)
+        self._finish(message, delay=delay, group_id=group_id, deduplication_id=deduplication_id, body_size=len(body))
         return message
 
     def _finish(
-        self, message: Outgoing, *, delay: float | None, group_id: str | None, deduplication_id: str | None
+        self,
+        message: Outgoing,
+        *,
+        delay: float | None,
+        group_id: str | None,
+        deduplication_id: str | None,
+        body_size: int | None = None,
     ) -> None:
         info = self.info
         if delay:
@@ -266,7 +275,7 @@ class Producer:
             raise ConfigurationError(
                 f"queue {info.name} is not FIFO: group_id and deduplication_id apply to FIFO queues only"
             )
-        message.size = wire.message_size(message.body, message.attributes)
+        message.size = wire.message_size(message.body, message.attributes, body_size=body_size)
         if message.size > info.max_message_size:
             raise MessageTooLargeError(message.size, info.max_message_size)
 

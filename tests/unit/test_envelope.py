@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -149,3 +150,29 @@ def test_any_json_kwargs_round_trip(kwargs: dict[str, object]) -> None:
 def test_decode_never_raises_anything_but_decode_errors(body: str) -> None:
     with contextlib.suppress(DecodeError):
         wire.decode(body)
+
+
+def test_a_send_encodes_the_arguments_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqs_lambda import Producer, Router
+    from sqs_lambda.testing import InMemoryQueue
+
+    router = Router()
+
+    @router.job()
+    def work(n: int, tags: list[str]) -> None: ...
+
+    real = wire._encoder
+    encoded: list[Any] = []
+
+    class Counting:
+        def encode(self, value: Any) -> bytes:
+            encoded.append(value)
+            return real.encode(value)
+
+    monkeypatch.setattr(wire, "_encoder", Counting())
+    queue = InMemoryQueue()
+    arguments = {"n": 1, "tags": ["a", "b"]}
+    Producer(queue.url, backend=queue, router=router).send("work", **arguments)
+    assert [value for value in encoded if value == arguments] == [arguments]  # validated and sent: one encode
+    assert len(encoded) == 2  # the arguments, then the envelope around their bytes
+    assert queue.jobs() == [("work", arguments)]
