@@ -83,7 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=21)
     options = parser.parse_args()
-    from sqs_lambda.testing import sqs_event
+    from sqs_lambda_testing import sqs_event
 
     workdir = Path(tempfile.mkdtemp(prefix="coldstart-"))
     (workdir / "ours_fn.py").write_text(OURS)

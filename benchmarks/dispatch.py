@@ -21,7 +21,7 @@ from _stats import median, repeat, table
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from sqs_lambda import Router
-from sqs_lambda.testing import sqs_event
+from sqs_lambda_testing import sqs_event
 
 router = Router()
 

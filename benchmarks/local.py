@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import median, sqs_endpoint, table
 
 from sqs_lambda import aws
-from sqs_lambda.local.runtime import LocalRuntime, RuntimeOptions
 from sqs_lambda.producer import Producer
-from sqs_lambda.testing.templates import queue_with_dlq, sam_template, sqs_function
+from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
+from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
 
 APP = """
 from sqs_lambda import Router

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from sqs_lambda import Reject, Router, ops
+from sqs_lambda import Reject, Router
 from sqs_lambda import envelope as wire
-from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+from sqs_lambda_dev import ops
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "sqs_lambda.cli"]
+CLI = [sys.executable, "-m", "sqs_lambda_dev.cli"]
 
 
 def cli(

@@ -9,7 +9,7 @@ import pytest
 
 from sqs_lambda import Router
 from sqs_lambda import envelope as wire
-from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 
 def dlq_reasons(sqs_local: LocalSqs, queue: QueuePair) -> list[dict[str, str]]:

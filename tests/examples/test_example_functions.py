@@ -13,8 +13,8 @@ import pytest
 
 from sqs_lambda import aws
 from sqs_lambda import envelope as wire
-from sqs_lambda.testing import lambda_context, sqs_event
-from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+from sqs_lambda_testing import lambda_context, sqs_event
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 ROOT = Path(__file__).resolve().parents[2]
 

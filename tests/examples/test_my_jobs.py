@@ -1,6 +1,6 @@
 # tests/test_my_jobs.py
 from sqs_lambda import Producer, Reject, Router
-from sqs_lambda.testing import InMemoryQueue, drain, lambda_context, sqs_event
+from sqs_lambda_testing import InMemoryQueue, drain, lambda_context, sqs_event
 
 router = Router()
 sent_emails = []

@@ -12,7 +12,7 @@ from sqs_lambda import Reject, Retry, Router, backoff
 from sqs_lambda import batch as batch_module
 from sqs_lambda import envelope as wire
 from sqs_lambda import producer as producer_module
-from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 
 def deliver_until(sqs_local: LocalSqs, router: Router, queue: QueuePair, done: Any, seconds: float = 20) -> None:

@@ -11,7 +11,7 @@ from sqs_lambda import MessageTooLargeError, Router, context
 from sqs_lambda import envelope as wire
 from sqs_lambda.errors import ConfigurationError, SendError
 from sqs_lambda.producer import Producer
-from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 
 def make(sqs_queue: QueuePair) -> tuple[Router, Producer, list[dict[str, Any]]]:

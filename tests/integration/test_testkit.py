@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sqs_lambda import Router
-from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 
 @pytest.mark.sqs_queue(fifo=True, visibility_timeout=5)
@@ -37,7 +37,8 @@ def test_sqs_local_points_boto3_at_the_embedded_endpoint(sqs_local: LocalSqs) ->
 
 
 def test_redrive_uses_start_message_move_task_where_supported(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
-    from sqs_lambda import aws, ops
+    from sqs_lambda import aws
+    from sqs_lambda_dev import ops
 
     calls: list[dict[str, Any]] = []
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda.local.runtime import LocalRuntime, RuntimeOptions
-from sqs_lambda.testing.templates import queue_with_dlq, sam_template, sqs_function
+from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
+from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
 
 FUNCTION_CODE = '''
 """Test functions: every invocation is appended to $LOG_FILE as one JSON line."""

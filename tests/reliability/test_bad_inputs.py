@@ -16,8 +16,8 @@ import pytest
 from sqs_lambda import EncodeError, JobArgumentError, MessageTooLargeError, Producer, Reject, Router, backoff
 from sqs_lambda import envelope as wire
 from sqs_lambda.errors import ConfigurationError, SendError
-from sqs_lambda.testing import sqs_event
-from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+from sqs_lambda_testing import sqs_event
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,7 +127,7 @@ def malformed_times(scene: Scene) -> None:
 
 
 def unknown_job_sent(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sqs_lambda import cli
+    from sqs_lambda_dev import cli
 
     monkeypatch.setattr(cli, "router_for", lambda target, url: scene.router)  # as the local runtime finds it
     with pytest.raises(ConfigurationError) as refused:

@@ -20,9 +20,9 @@ import pytest
 
 from sqs_lambda import aws
 from sqs_lambda import envelope as wire
-from sqs_lambda.local.runtime import LocalRuntime, RuntimeOptions
 from sqs_lambda.producer import Producer
-from sqs_lambda.testing.templates import queue_with_dlq, sam_template, sqs_function
+from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
+from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
 
 APP = '''
 """Chaos jobs: the kind decides how a job misbehaves on its first attempt(s)."""

@@ -31,8 +31,8 @@ from hypothesis import strategies as st
 
 from sqs_lambda import Reject, Retry, Router, backoff
 from sqs_lambda import envelope as wire
-from sqs_lambda.testing import lambda_context, sqs_record
-from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+from sqs_lambda_testing import lambda_context, sqs_record
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 succeeded: Counter[str] = Counter()
 
@@ -243,6 +243,7 @@ def drain(sqs_local: LocalSqs, url: str) -> Iterator[dict[str, Any]]:
         yield from messages
 
 
+@pytest.mark.timeout(3600)  # the deep profile runs 5,000 examples (about 5 minutes here)
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(batch=BATCHES, queue_type=st.sampled_from(["standard", "fifo"]), router_name=st.sampled_from(list(ROUTERS)))
 def test_every_record_is_run_reported_or_dead_lettered(

@@ -14,7 +14,7 @@ from sqs_lambda import aws
 from sqs_lambda import envelope as wire
 from sqs_lambda.errors import SendError
 from sqs_lambda.producer import Producer
-from sqs_lambda.testing.sqs import LocalSqs, QueuePair
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 
 class Chaos:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda.validate import validate
+from sqs_lambda_dev.doctor import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from sqs_lambda import Reject, Retry, Router, backoff
-from sqs_lambda.testing import RecordingTransport, lambda_context, sqs_event, sqs_record
+from sqs_lambda_testing import RecordingTransport, lambda_context, sqs_event, sqs_record
 
 
 def failures(response: dict[str, Any]) -> list[str]:

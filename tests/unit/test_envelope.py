@@ -154,7 +154,7 @@ def test_decode_never_raises_anything_but_decode_errors(body: str) -> None:
 
 def test_a_send_encodes_the_arguments_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from sqs_lambda import Producer, Router
-    from sqs_lambda.testing import InMemoryQueue
+    from sqs_lambda_testing import InMemoryQueue
 
     router = Router()
 

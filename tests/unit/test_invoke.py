@@ -12,7 +12,7 @@ from sqs_lambda import Router, current_context
 from sqs_lambda import envelope as wire
 from sqs_lambda.invoke import invoke_now
 from sqs_lambda.router import Call
-from sqs_lambda.testing import RecordingTransport, lambda_context, sqs_event
+from sqs_lambda_testing import RecordingTransport, lambda_context, sqs_event
 
 
 @pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sqs_lambda import Reject, Retry, Router, observe
-from sqs_lambda.testing import RecordingTransport, sqs_event
+from sqs_lambda_testing import RecordingTransport, sqs_event
 
 
 def emf_blobs(text: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import pytest
 
 from sqs_lambda import JobArgumentError, Router, context, current_context
 from sqs_lambda.errors import ConfigurationError, NoRouteError, UnknownJobError
-from sqs_lambda.testing import sqs_record
+from sqs_lambda_testing import sqs_record
 
 
 def test_job_name_defaults_to_function_name_and_can_be_given() -> None:
@@ -122,7 +122,7 @@ def test_importing_the_package_and_a_router_function_does_not_import_boto3(tmp_p
     code = textwrap.dedent("""
         import sys
         from sqs_lambda import Router
-        from sqs_lambda.testing.events import sqs_event
+        from sqs_lambda_dev.events import sqs_event
         router = Router()
         @router.job()
         def work(n: int) -> None: pass

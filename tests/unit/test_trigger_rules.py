@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda.local.schedule import Schedule
-from sqs_lambda.local.trigger import FilterCriteria, judge_response
+from sqs_lambda_dev.local.schedule import Schedule
+from sqs_lambda_dev.local.trigger import FilterCriteria, judge_response
 
 IDS = ["a", "b", "c"]
 

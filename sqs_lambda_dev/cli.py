@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .target import all_queues, router_for, send_queue, source_queues
+from sqs_lambda_dev.endpoints import all_queues, router_for, send_queue, source_queues
 
 app = typer.Typer(
     add_completion=False,
@@ -40,7 +40,7 @@ def main_options(debug: Annotated[bool, typer.Option("--debug", help="Show trace
 
 
 def _target(local: bool, endpoint_url: str | None, use_aws: bool, stage: str | None) -> Any:
-    from .target import choose
+    from sqs_lambda_dev.endpoints import choose
 
     target = choose(local=local, endpoint_url=endpoint_url, use_aws=use_aws, stage=stage)
     err.print(f"target: {target.describe()}", style="dim")
@@ -63,9 +63,9 @@ def local(
     parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
 ) -> None:
     """Run the template here: an embedded SQS endpoint, its queues, functions, triggers and schedules."""
-    from .local import demo as demo_module
-    from .local.display import Display
-    from .local.runtime import LocalRuntime, RuntimeOptions
+    from sqs_lambda_dev.local import demo as demo_module
+    from sqs_lambda_dev.local.display import Display
+    from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
 
     parameters = dict(item.split("=", 1) for item in (parameter or []))
     display = Display(json_output=json_output)
@@ -131,7 +131,7 @@ def validate(
     parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
 ) -> None:
     """Translate the SAM template, lint it with cfn-lint, and check the SQS/Lambda rules."""
-    from .validate import validate as run
+    from sqs_lambda_dev.doctor import validate as run
 
     findings = run(template, parameters=dict(item.split("=", 1) for item in (parameter or [])))
     for finding in findings:
@@ -165,7 +165,7 @@ def status(
     stage: StageFlag = None,
 ) -> None:
     """Visible / in flight / delayed counts, the DLQ depth, and the oldest message's age."""
-    from . import ops
+    from sqs_lambda_dev import ops
 
     target = _target(local, endpoint_url, aws, stage)
     urls = source_queues(target, list(queues or []))
@@ -211,8 +211,8 @@ def send(
     """Enqueue a job through the producer client (same validation); prints the MessageId.
 
     Where the queue's router is known (the local runtime), an unknown job name is refused unless --force."""
-    from .errors import ConfigurationError
-    from .producer import Producer
+    from sqs_lambda.errors import ConfigurationError
+    from sqs_lambda.producer import Producer
 
     arguments = json.loads(kwargs)
     if not isinstance(arguments, dict):
@@ -238,7 +238,7 @@ def send_raw(
     stage: StageFlag = None,
 ) -> None:
     """Send a raw body (no envelope); prints the MessageId."""
-    from .producer import Producer
+    from sqs_lambda.producer import Producer
 
     target = _target(local, endpoint_url, aws, stage)
     out.print(Producer(send_queue(target, queue)).send_raw(body, delay=delay, group_id=group))
@@ -254,8 +254,8 @@ def peek(
     stage: StageFlag = None,
 ) -> None:
     """Show messages without consuming them (SQS still counts the receive)."""
-    from . import ops
-    from .target import queue_url
+    from sqs_lambda_dev import ops
+    from sqs_lambda_dev.endpoints import queue_url
 
     target = _target(local, endpoint_url, aws, stage)
     messages = ops.peek(queue_url(target, queue), n)
@@ -281,8 +281,8 @@ def redrive(
     """Move a DLQ's messages back to their source queue (or run them in place)."""
     from rich.progress import Progress
 
-    from . import ops
-    from .target import queue_url
+    from sqs_lambda_dev import ops
+    from sqs_lambda_dev.endpoints import queue_url
 
     target = _target(local, endpoint_url, aws, stage)
     dlq_url = queue_url(target, dlq)
@@ -326,8 +326,8 @@ def purge(
     stage: StageFlag = None,
 ) -> None:
     """Delete every message in the queues (asks first)."""
-    from . import ops
-    from .target import queue_url
+    from sqs_lambda_dev import ops
+    from sqs_lambda_dev.endpoints import queue_url
 
     target = _target(local, endpoint_url, aws, stage)
     urls = [queue_url(target, name) for name in queues]
@@ -355,7 +355,7 @@ def wait(
     stage: StageFlag = None,
 ) -> None:
     """Wait until the queues are empty; exit 1 on timeout."""
-    from . import ops
+    from sqs_lambda_dev import ops
 
     target = _target(local, endpoint_url, aws, stage)
     if not ops.wait(source_queues(target, queues), timeout=timeout):
@@ -375,7 +375,7 @@ def explain(error: BaseException) -> str:
         PartialCredentialsError,
     )
 
-    from .errors import SqsLambdaError
+    from sqs_lambda.errors import SqsLambdaError
 
     if isinstance(error, SqsLambdaError):
         return str(error)

@@ -4,9 +4,9 @@ The fixtures (``sqs_local``, ``sqs_queue``, ``sqs_lambda_router``) come from the
 package registers; everything else is importable from here.
 """
 
-from .events import LambdaContext, lambda_context, queue_arn, scheduled_event, sqs_event, sqs_record
-from .memory import DrainResult, InMemoryQueue, StoredMessage, drain
-from .transport import RecordingTransport
+from sqs_lambda_dev.events import LambdaContext, lambda_context, queue_arn, scheduled_event, sqs_event, sqs_record
+from sqs_lambda_testing.memory import DrainResult, InMemoryQueue, StoredMessage, drain
+from sqs_lambda_testing.transport import RecordingTransport
 
 __all__ = [
     "DrainResult",

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws
-from . import envelope as wire
+from sqs_lambda import aws
+from sqs_lambda import envelope as wire
 
 COUNT_NAMES = (
     "ApproximateNumberOfMessages",
@@ -315,7 +315,7 @@ def redrive_in_place(
 
     Bounded like :func:`redrive`: each message the DLQ held at the start runs once. Successes are
     deleted from the DLQ; failures stay there. Returns (succeeded, failed)."""
-    from .local.trigger import Trigger, TriggerConfig
+    from sqs_lambda_dev.local.trigger import Trigger, TriggerConfig
 
     info = aws.queue_info(url=dlq_url)
     trigger = Trigger(

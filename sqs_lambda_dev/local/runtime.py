@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import aws
-from ..engine import LOCAL_CREDENTIALS, EmbeddedEngine
-from ..errors import ConfigurationError
-from ..template import Template, load
-from . import environ
-from .functions import LocalFunction, load_functions
-from .resources import LocalResources, create
-from .schedule import Schedule, ScheduledTarget
-from .trigger import FilterCriteria, Trigger, TriggerConfig
+from sqs_lambda import aws
+from sqs_lambda.errors import ConfigurationError
+from sqs_lambda_dev.local import environ
+from sqs_lambda_dev.local.functions import LocalFunction, load_functions
+from sqs_lambda_dev.local.resources import LocalResources, create
+from sqs_lambda_dev.local.schedule import Schedule, ScheduledTarget
+from sqs_lambda_dev.local.trigger import FilterCriteria, Trigger, TriggerConfig
+from sqs_lambda_dev.moto_server import LOCAL_CREDENTIALS, EmbeddedEngine
+from sqs_lambda_dev.template import Template, load
 
 STATE_DIR = ".sqs-lambda"
 STATE_FILE = "local.json"

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError
-from ..template import Template
-from . import environ
+from sqs_lambda.errors import ConfigurationError
+from sqs_lambda_dev.local import environ
+from sqs_lambda_dev.template import Template
 
 
 @dataclass

@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import envelope as wire
-from ..aws import DEFAULT_MAX_MESSAGE_SIZE, QueueInfo
-from ..records import lambda_record
+from sqs_lambda import envelope as wire
+from sqs_lambda.aws import DEFAULT_MAX_MESSAGE_SIZE, QueueInfo
+from sqs_lambda_dev.events import lambda_record
 
 if TYPE_CHECKING:
-    from ..router import Router
+    from sqs_lambda.router import Router
 
 
 @dataclass
@@ -128,7 +128,7 @@ def drain(router: Router, queue: InMemoryQueue, *, max_attempts: int = 5, max_me
     A message that keeps failing is moved to ``queue.dead_letters`` after ``max_attempts`` (standing in
     for the redrive policy). Returns counts.
     """
-    from .events import lambda_context
+    from sqs_lambda_dev.events import lambda_context
 
     result = DrainResult()
     previous = router.transport

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import aws
-from .engine import LOCAL_CREDENTIALS
-from .errors import ConfigurationError
+from sqs_lambda import aws
+from sqs_lambda.errors import ConfigurationError
+from sqs_lambda_dev.moto_server import LOCAL_CREDENTIALS
 
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB")
 
@@ -53,7 +53,7 @@ def choose(
     state_dir: Path | str = ".sqs-lambda",
 ) -> Target:
     """Pick the target from the flags (see the module docstring) and point boto3 at it."""
-    from .local.runtime import read_state
+    from sqs_lambda_dev.local.runtime import read_state
 
     if sum([local, bool(endpoint_url), use_aws]) > 1:
         raise ConfigurationError("choose one of --local, --endpoint-url and --aws")
@@ -106,7 +106,7 @@ def queue_url(target: Target, name: str) -> str:
 
 def source_queues(target: Target, names: list[str]) -> list[str]:
     """The named queues, or else the template's source queues (local) or the stage's non-DLQ queues."""
-    from . import ops
+    from sqs_lambda_dev import ops
 
     if names:
         return [queue_url(target, name) for name in names]
@@ -120,7 +120,7 @@ def source_queues(target: Target, names: list[str]) -> list[str]:
 
 
 def all_queues(target: Target) -> list[str]:
-    from . import ops
+    from sqs_lambda_dev import ops
 
     if target.kind == "local":
         return list(target.state["queues"].values())
@@ -143,8 +143,8 @@ def router_for(target: Target, url: str) -> Any:
     if target.kind != "local":
         return None
     try:
-        from .local.functions import _import_handler
-        from .template import load
+        from sqs_lambda_dev.local.functions import _import_handler
+        from sqs_lambda_dev.template import load
 
         template = load(target.state["template"], parameters={"Stage": target.stage} if target.stage else None)
         logical = next((k for k, v in target.state["queues"].items() if v == url), None)

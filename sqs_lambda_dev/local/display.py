@@ -16,7 +16,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from .runtime import LocalRuntime
+from sqs_lambda_dev.local.runtime import LocalRuntime
 
 
 class Display:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import aws
-from .. import envelope as wire
+from sqs_lambda import aws
+from sqs_lambda import envelope as wire
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class LocalSqs:
         """Receive one batch and run it through ``router.lambda_handler`` as Lambda's trigger would.
 
         Returns the trigger's verdict (None when the queue had nothing)."""
-        from ..local.trigger import Trigger, TriggerConfig
+        from sqs_lambda_dev.local.trigger import Trigger, TriggerConfig
 
         config = TriggerConfig(
             name=queue.name,

@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import envelope as wire
-from ..records import lambda_record
-from ..testing.events import LambdaContext
+from sqs_lambda import envelope as wire
+from sqs_lambda_dev.events import LambdaContext, lambda_record
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .template import Template, load
+from sqs_lambda_dev.template import Template, load
 
 DEFAULT_RETENTION = 345_600
 DEFAULT_VISIBILITY = 30
@@ -90,7 +90,7 @@ class Doctor:
         source = self.queue(queue)
         redrive = source.get("RedrivePolicy")
         if isinstance(redrive, str):
-            from . import envelope
+            from sqs_lambda import envelope
 
             redrive = envelope.loads(redrive)
         if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):
@@ -323,7 +323,7 @@ def lint(template: Template) -> list[Finding]:
     from cfnlint.api import ManualArgs
     from cfnlint.api import lint as cfn_lint
 
-    from . import envelope
+    from sqs_lambda import envelope
 
     matches = cfn_lint(envelope.dumps(template.cfn), config=ManualArgs(regions=[template.region]))
     found = []

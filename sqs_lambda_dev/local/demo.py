@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .. import aws
-from .. import envelope as wire
-from ..producer import Producer
-from .runtime import LocalRuntime
+from sqs_lambda import aws
+from sqs_lambda import envelope as wire
+from sqs_lambda.producer import Producer
+from sqs_lambda_dev.local.runtime import LocalRuntime
 
 REQUIRED = ("JobsQueue", "OrdersQueue", "FilesBucket", "FilesTable")
 FILES = {

@@ -10,8 +10,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import envelope as wire
-from ..template import Template
+from sqs_lambda import envelope as wire
+from sqs_lambda_dev.template import Template
 
 QUEUE_ATTRIBUTES = (
     "DelaySeconds",

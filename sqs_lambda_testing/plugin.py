@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .sqs import LocalSqs, QueuePair
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB")
 
@@ -23,8 +23,8 @@ ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_
 @pytest.fixture(scope="session")
 def sqs_local() -> Iterator[LocalSqs]:
     """An embedded SQS endpoint (moto) for the test session; yields a :class:`LocalSqs`."""
-    from ..aws import reset
-    from ..engine import LOCAL_CREDENTIALS, EmbeddedEngine
+    from sqs_lambda.aws import reset
+    from sqs_lambda_dev.moto_server import LOCAL_CREDENTIALS, EmbeddedEngine
 
     engine = EmbeddedEngine(in_process=os.environ.get("SQS_LAMBDA_TEST_ENGINE") == "thread")
     url = engine.start()

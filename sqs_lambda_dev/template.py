@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError
+from sqs_lambda.errors import ConfigurationError
 
 PLACEHOLDER_CODE = "s3://sqs-lambda-placeholder/code.zip"
 ACCOUNT = "123456789012"

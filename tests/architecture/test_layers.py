@@ -1,0 +1,135 @@
+"""The packages and their one direction of dependencies: runtime <- dev <- test kit.
+
+- ``sqs_lambda`` (the runtime: what ships to Lambda) imports neither the dev package, nor the test
+  kit, nor boto3 at import time: every runtime module imports, and the router routes, with those blocked.
+- ``sqs_lambda_dev`` (CLI, ops, local runtime, template model, doctor, moto launcher) never imports the
+  test kit.
+- The layer is built by including the runtime package: it holds no dev or test-kit module.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME, DEV, TESTKIT = "sqs_lambda", "sqs_lambda_dev", "sqs_lambda_testing"
+
+
+def imported_modules(package: str) -> dict[str, set[str]]:
+    """Every module a package's files import (absolute names; relative imports resolved)."""
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = module.split(".")[: -node.level] if path.name != "__init__.py" else module.split(".")
+                    if path.name == "__init__.py" and node.level > 1:
+                        base = module.split(".")[: -(node.level - 1)]
+                    names.add(".".join([*base, node.module] if node.module else base))
+                else:
+                    names.add(str(node.module))
+        found[module] = names
+    return found
+
+
+def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(
+        f"{module} imports {name}"
+        for module, names in imported_modules(package).items()
+        for name in names
+        if name.split(".")[0] in forbidden
+    )
+
+
+def test_the_runtime_imports_neither_dev_nor_test_kit() -> None:
+    assert offenders(RUNTIME, (DEV, TESTKIT)) == []
+
+
+def test_dev_never_imports_the_test_kit() -> None:
+    assert offenders(DEV, (TESTKIT,)) == []
+
+
+BLOCKED_RUN = """
+import importlib, pkgutil, sys
+
+BLOCKED = ("sqs_lambda_dev", "sqs_lambda_testing", "boto3", "botocore", "moto")
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"blocked: {name}")
+        return None
+
+sys.meta_path.insert(0, Block())
+import sqs_lambda
+modules = sorted(m.name for m in pkgutil.walk_packages(sqs_lambda.__path__, "sqs_lambda."))
+for name in modules:
+    importlib.import_module(name)
+
+from sqs_lambda import Router
+router = Router()
+ran = []
+
+@router.job()
+def work(n: int) -> None:
+    ran.append(n)
+
+body = '{"sqs_lambda": 1, "id": "a", "job": "work", "kwargs": {"n": 7}}'
+record = {"messageId": "m1", "receiptHandle": "r", "body": body, "attributes": {"ApproximateReceiveCount": "1"},
+          "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:1:q"}
+assert router.lambda_handler({"Records": [record]}, None) == {"batchItemFailures": []}
+assert ran == [7]
+print(len(modules), "runtime modules imported;", sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED))
+"""
+
+
+def test_every_runtime_module_imports_and_the_router_routes_with_dev_test_kit_and_boto3_blocked() -> None:
+    result = subprocess.run([sys.executable, "-c", BLOCKED_RUN], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("runtime modules imported; []"), result.stdout
+
+
+def test_the_layer_build_holds_the_runtime_package_and_no_dev_module(tmp_path: Path) -> None:
+    """The layer's package step (the part of ``sam build`` that is ours; the slow test runs all of it)."""
+    if not shutil_which("make"):
+        pytest.skip("make is not installed")
+    environment = {**os.environ, "ARTIFACTS_DIR": str(tmp_path)}
+    subprocess.run(["make", "-s", "-f", str(ROOT / "layer" / "Makefile"), "runtime"], check=True, env=environment)
+    packaged = {path.relative_to(tmp_path / "python").parts[0] for path in (tmp_path / "python").iterdir()}
+    assert packaged == {RUNTIME}
+    shipped = sorted(str(p.relative_to(tmp_path / "python")) for p in (tmp_path / "python").rglob("*.py"))
+    expected = sorted(str(p.relative_to(ROOT)) for p in (ROOT / RUNTIME).rglob("*.py"))
+    assert shipped == expected
+    assert not any(part in (DEV, TESTKIT, "local", "testing", "cli.py") for p in shipped for part in Path(p).parts)
+    check = textwrap.dedent(
+        """
+        import sys
+        from sqs_lambda import Router
+        assert sys.modules["sqs_lambda"].__file__.startswith(sys.argv[1]), sys.modules["sqs_lambda"].__file__
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", check, str(tmp_path / "python")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "python")},
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def shutil_which(name: str) -> str | None:
+    import shutil
+
+    return shutil.which(name)
