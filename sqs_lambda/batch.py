@@ -28,17 +28,15 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from . import effects, observe
 from . import envelope as wire
-from . import observe
 from . import records as rec
 from .errors import MessageError, NoRouteError
 from .invoke import Hooks, drive, invoke, invoke_now
-from .policy import DONE, Fate, JobPolicy, Verdict, decide, failure_reason, skipped
+from .policy import DONE, Fate, JobPolicy, Verdict, decide, skipped
 
 if TYPE_CHECKING:
     from .router import Call, Router
-
-MAX_HOP_DELAY = 900
 
 
 def _now() -> _dt.datetime:
@@ -52,6 +50,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
     def __init__(self, router: Router, *, fifo: bool, context: Any = None) -> None:
         super().__init__(EventType.SQS, raise_on_entire_batch_failure=router.raise_on_entire_batch_failure)
         self.router = router
+        self.backend = router.backend
         self.fifo = fifo
         self.context = context
         self.fates: list[Fate] = []
@@ -69,7 +68,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         if pending_async:
             self._run_concurrently(pending_async)
         if any(fate is not DONE for fate in fates):
-            self._apply_backoff()
+            effects.apply_backoff(self.backend, zip(records, fates, strict=True))
             outcomes = [self._bookkeep(record, fate) for record, fate in zip(records, fates, strict=True)]
         else:  # the common case, kept cheap: every record succeeded
             self.success_messages.extend(records)
@@ -221,7 +220,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         job = call.name if call is not None else getattr(error, "job", None)
         fate = decided
         if decided.verdict == Verdict.DEAD_LETTER:
-            fate = self._dead_letter(record, decided, job, attempt)
+            fate = effects.copy_to_dlq(self.backend, record, decided, job, attempt)
         logged = decided if fate.verdict == Verdict.DONE else fate
         self.metrics.count(job or "-", "failed")
         if fate.verdict == Verdict.DONE:
@@ -240,45 +239,6 @@ class JobBatchProcessor(BasePartialBatchProcessor):
 
     # -- carrying out fates -------------------------------------------------------------------------
 
-    def _dead_letter(self, record: Any, fate: Fate, job: str | None, attempt: int) -> Fate:
-        """Copy the record to its queue's DLQ with the reason, then let Lambda delete it.
-
-        Any problem (no DLQ, no permission, a failed send) keeps the record in its queue instead.
-        """
-        if not isinstance(record, dict) or not record.get("receiptHandle") or record.get("body") is None:
-            return Fate(Verdict.RETRY, fate.error, reason="cannot copy a malformed record to a DLQ")
-        arn = rec.source_arn(record)
-        try:
-            transport = self.router.transport
-            source = transport.queue_info(arn=arn)
-            if not source.dlq_arn:
-                observe.log_loudly(
-                    "no DLQ is configured: the poison message stays in its queue",
-                    queue=arn,
-                    message_id=rec.message_id(record),
-                    job=job,
-                )
-                return Fate(Verdict.RETRY, fate.error, reason="no DLQ configured; left in the queue")
-            dlq = transport.queue_info(arn=source.dlq_arn)
-            reason = failure_reason(fate.error, attempts=attempt, source_queue=source.name, job=job, why=fate.reason)
-            attributes = wire.with_failure_attributes(rec.send_attributes(record), reason)
-            group = rec.group_id(record) if dlq.fifo else None
-            dedup = f"dlq-{rec.message_id(record)}-{attempt}" if dlq.fifo else None
-            transport.send(
-                dlq.url, record["body"], attributes, group_id=group or ("default" if dlq.fifo else None), dedup_id=dedup
-            )
-        except Exception as error:
-            observe.log_loudly(
-                "could not copy the poison message to the DLQ; it stays in its queue",
-                queue=arn,
-                message_id=rec.message_id(record),
-                job=job,
-                error_type=type(error).__name__,
-                error_message=str(error)[:500],
-            )
-            return Fate(Verdict.RETRY, fate.error, reason="DLQ send failed; left in the queue")
-        return Fate(Verdict.DONE, fate.error, reason=fate.reason)
-
     def _defer_if_early(self, record: dict[str, Any], call: Call, envelope: wire.Envelope) -> Fate | None:
         """A long delay (> 900 s) not yet due: re-send it for the next hop and acknowledge this copy."""
         not_before = envelope.not_before_time()
@@ -288,24 +248,8 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         remaining = max(1, int((not_before - now).total_seconds() + 0.999))
         if self.fifo:  # FIFO has no per-message delay: hold the message (and, by SQS's rule, its group)
             return Fate(Verdict.RETRY, visibility=min(remaining, 43_200), reason="not due yet")
-        try:
-            transport = self.router.transport
-            source = transport.queue_info(arn=rec.source_arn(record))
-            transport.send(
-                source.url,
-                wire.rehop(envelope, self._signer()),
-                rec.send_attributes(record),
-                delay=min(remaining, MAX_HOP_DELAY),
-            )
-        except Exception as error:
-            observe.log_loudly(
-                "could not re-send a delayed job for its next hop; it stays in the queue",
-                message_id=rec.message_id(record),
-                job=call.name,
-                error_message=str(error)[:500],
-            )
-            return Fate(Verdict.RETRY, reason="delay hop failed")
-        return Fate(Verdict.DONE, reason=f"deferred {remaining}s (hop {envelope.hops + 1})")
+        body = wire.rehop(envelope, self._signer())
+        return effects.send_next_hop(self.backend, record, body, remaining, job=call.name, hop=envelope.hops + 1)
 
     def _signer(self) -> Any:
         """Hops of a signing router are re-signed (with its newest key)."""
@@ -314,28 +258,6 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         from .signing import signer_for
 
         return signer_for(self.router.signing_key)
-
-    def _apply_backoff(self) -> None:
-        """One ChangeMessageVisibilityBatch per 10 retried (or FIFO-held) records, per source queue."""
-        by_queue: dict[str, list[tuple[str, int]]] = {}
-        for record, fate in zip(self.records, self.fates, strict=True):
-            if fate.reported_failed and fate.visibility is not None and isinstance(record, dict):
-                receipt = record.get("receiptHandle")
-                if receipt:
-                    by_queue.setdefault(rec.source_arn(record), []).append((receipt, fate.visibility))
-        for arn, changes in by_queue.items():
-            try:
-                transport = self.router.transport
-                failed = transport.change_visibility(transport.queue_info(arn=arn).url, changes)
-            except Exception as error:
-                observe.log_loudly(
-                    "could not set the backoff; the messages return after the queue's visibility timeout",
-                    queue=arn,
-                    error_message=str(error)[:500],
-                )
-                continue
-            if failed:
-                observe.log_loudly("some backoff changes failed", queue=arn, failed=failed)
 
 
 def handle_event(router: Router, event: Any, context: Any = None) -> dict[str, Any]:

@@ -28,12 +28,12 @@ from typing import Any
 
 import msgspec
 
+from . import codec
 from .errors import DecodeError, EncodeError, JobArgumentError, UnsupportedVersionError
 
 VERSION = 1
 MARKER = "sqs_lambda"
 JOB_ATTRIBUTE = "job"
-MAX_ATTRIBUTES = 10
 _EMPTY_KWARGS = msgspec.Raw(b"{}")
 
 
@@ -63,17 +63,6 @@ class RawBody(msgspec.Struct):
 
 
 _envelope_decoder = msgspec.json.Decoder(Envelope)
-_any_decoder = msgspec.json.Decoder()
-
-
-def _enc_hook(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)  # pydantic v2 models, without importing pydantic
-    if callable(dump):
-        return dump(mode="json")
-    raise NotImplementedError(f"cannot encode {type(value).__module__}.{type(value).__qualname__}")
-
-
-_encoder = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="string")
 
 
 def new_envelope_id() -> str:
@@ -101,26 +90,15 @@ def read_time(value: Any, field: str, *, message_id: str | None = None, job: str
     raise DecodeError(f"malformed envelope: {field} {shown} is not an ISO 8601 time", message_id=message_id, job=job)
 
 
-def encode_value(value: Any, *, what: str = "value") -> bytes:
-    """Encode one JSON value with the envelope's rules, naming ``what`` when it cannot be encoded."""
-    try:
-        return _encoder.encode(value)
-    except (NotImplementedError, TypeError, OverflowError) as error:
-        raise EncodeError(
-            f"{what}: {error}. Pass JSON types, datetime, Decimal, UUID, Enum, dataclasses or pydantic models",
-            argument=what,
-        ) from None
-
-
 def encode_kwargs(job: str, kwargs: Mapping[str, Any]) -> msgspec.Raw:
     """Encode a job's keyword arguments, naming the first argument that cannot be encoded."""
     try:
-        return msgspec.Raw(_encoder.encode(kwargs))
+        return msgspec.Raw(codec.encoder.encode(kwargs))
     except (NotImplementedError, TypeError, OverflowError):
         for name, value in kwargs.items():
             if not isinstance(name, str):
                 raise EncodeError(f"job {job!r}: argument names must be strings, got {name!r}") from None
-            encode_value(value, what=f"job {job!r}, argument {name!r}")
+            codec.encode_value(value, what=f"job {job!r}, argument {name!r}")
         raise
 
 
@@ -179,12 +157,12 @@ def encode_bytes(
     if hops:
         fields["hops"] = hops
     try:
-        body = _encoder.encode(fields)
+        body = codec.encoder.encode(fields)
     except (NotImplementedError, TypeError) as error:
         raise EncodeError(f"job {job!r}: context cannot be encoded: {error}", argument="context") from None
     if sign is not None:
         fields["sig"] = sign(_canonical(fields))
-        body = _encoder.encode(fields)
+        body = codec.encoder.encode(fields)
     return body, envelope_id
 
 
@@ -245,7 +223,7 @@ def _unsupported(version: int, message_id: str | None) -> UnsupportedVersionErro
 
 def _decode_slow(body: str | bytes, message_id: str | None) -> Envelope | RawBody:
     try:
-        value = _any_decoder.decode(body)
+        value = codec.any_decoder.decode(body)
     except msgspec.DecodeError:
         text = body if isinstance(body, str) else body.decode("utf-8", "replace")
         return RawBody(text, is_json=False)
@@ -284,17 +262,6 @@ def convert_arguments(job: str, kwargs: Mapping[str, Any] | msgspec.Raw, decoder
         raise JobArgumentError(f"invalid arguments: {error}", job=job) from None
 
 
-def decode_hook(kind: type, value: Any) -> Any:
-    """Builds the types msgspec does not know natively (pydantic models)."""
-    validate = getattr(kind, "model_validate", None)
-    if callable(validate):
-        try:
-            return validate(value)
-        except ValueError as error:  # pydantic's ValidationError is a ValueError
-            raise msgspec.ValidationError(str(error).replace("\n", " ")) from None
-    raise NotImplementedError(f"unsupported type {kind!r}")
-
-
 def job_attributes(job: str) -> dict[str, dict[str, str]]:
     """The message attributes that go with an envelope (SendMessage shape)."""
     return {JOB_ATTRIBUTE: {"DataType": "String", "StringValue": job}}
@@ -312,62 +279,3 @@ def message_size(
         size += len(name.encode()) + len(str(attribute.get("DataType", "")).encode())
         size += len(value) if isinstance(value, bytes) else len(str(value).encode())
     return size
-
-
-def dumps(value: Any) -> str:
-    """Encode any JSON value (raw bodies, attribute payloads) with the envelope's rules."""
-    return encode_value(value).decode()
-
-
-def loads(text: str | bytes) -> Any:
-    """Parse JSON text. The one parser everything else in the package uses."""
-    return _any_decoder.decode(text)
-
-
-FAILURE_PREFIX = "failure."
-
-
-def with_failure_attributes(
-    attributes: Mapping[str, Mapping[str, Any]], reason: Mapping[str, str]
-) -> dict[str, dict[str, Any]]:
-    """The original attributes plus the failure reason (``failure.*``), within SQS's 10-attribute limit.
-
-    Attributes from an earlier failure are replaced. When there is no room for one attribute per
-    field, the reason is folded into a single ``failure`` attribute holding JSON.
-    """
-    kept = {
-        name: dict(value)
-        for name, value in attributes.items()
-        if not (name == "failure" or name.startswith(FAILURE_PREFIX))
-    }
-    if len(kept) + len(reason) <= MAX_ATTRIBUTES:
-        for name, value in reason.items():
-            kept[FAILURE_PREFIX + name] = {"DataType": "String", "StringValue": value}
-    elif len(kept) < MAX_ATTRIBUTES:
-        kept["failure"] = {"DataType": "String", "StringValue": dumps(dict(reason))}
-    return kept
-
-
-def read_failure(attributes: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """The failure reason a DLQ copy carries, from attributes in SendMessage/ReceiveMessage shape."""
-
-    def text(value: Mapping[str, Any]) -> str:
-        return str(value.get("StringValue", value.get("stringValue", "")))
-
-    if "failure" in attributes:
-        folded = loads(text(attributes["failure"]))
-        return {str(k): str(v) for k, v in folded.items()} if isinstance(folded, dict) else {}
-    return {
-        name[len(FAILURE_PREFIX) :]: text(value)
-        for name, value in attributes.items()
-        if name.startswith(FAILURE_PREFIX)
-    }
-
-
-def strip_failure(attributes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The attributes without the failure reason (what a redrive sends back)."""
-    return {
-        name: dict(value)
-        for name, value in attributes.items()
-        if not (name == "failure" or name.startswith(FAILURE_PREFIX))
-    }

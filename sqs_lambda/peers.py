@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import codec
 from . import envelope as wire
 from .errors import DecodeError, PickleRejectedError, UnknownJobError
 from .records import string_attribute
@@ -113,9 +114,9 @@ def _sqs_workers(record: Mapping[str, Any], message_id: str | None) -> ForeignJo
             job=job,
         )
     try:
-        kwargs = wire.loads(record.get("body") or "")
+        kwargs = codec.loads(record.get("body") or "")
         raw_context = string_attribute(record, "JobContext")  # type: ignore[arg-type]
-        context = wire.loads(raw_context) if raw_context else None
+        context = codec.loads(raw_context) if raw_context else None
     except Exception as error:
         raise DecodeError(f"sqs-workers message is not valid JSON: {error}", message_id=message_id, job=job) from None
     if not isinstance(kwargs, dict):
@@ -141,7 +142,7 @@ def _django_eb_sqs(value: dict[str, Any], message_id: str | None) -> ForeignJob:
 
 def _base64_json(text: str) -> Any:
     try:
-        return wire.loads(base64.b64decode(text, validate=True))
+        return codec.loads(base64.b64decode(text, validate=True))
     except Exception:
         return None
 
@@ -161,7 +162,7 @@ def _celery(value: dict[str, Any], message_id: str | None) -> ForeignJob:
     if (value.get("properties") or {}).get("body_encoding") == "base64":
         inner = _base64_json(str(inner))
     elif isinstance(inner, str):
-        inner = wire.loads(inner)
+        inner = codec.loads(inner)
     if not (isinstance(inner, list) and len(inner) >= 2 and isinstance(inner[0], list) and isinstance(inner[1], dict)):
         raise DecodeError("Celery body is not [args, kwargs, embed] (protocol 2)", message_id=message_id, job=task)
     properties = value.get("properties") or {}

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Literal
 
 from . import backoff as _backoff
@@ -104,21 +103,3 @@ def decide(error: BaseException, attempt: int, policy: JobPolicy) -> Fate:
 def skipped(reason: str, visibility: int | None = None) -> Fate:
     """Never started: failed without backoff (``visibility`` only to keep a FIFO group together)."""
     return Fate(Verdict.SKIPPED, visibility=visibility, reason=reason)
-
-
-def failure_reason(
-    error: BaseException | None, *, attempts: int, source_queue: str, job: str | None, why: str, max_message: int = 512
-) -> dict[str, str]:
-    """The reason a DLQ copy carries, as the values of its ``failure.*`` attributes."""
-    message = str(error) if error is not None else why
-    if len(message) > max_message:
-        message = message[: max_message - 1] + "…"
-    return {
-        "error_type": type(error).__name__ if error is not None else "Unknown",
-        "error_message": message or why,
-        "attempts": str(attempts),
-        "source_queue": source_queue,
-        "job": job or "-",
-        "failed_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "decision": why,
-    }

@@ -23,14 +23,16 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from . import aws
+from . import codec
 from . import envelope as wire
 from .context import current_context
 from .errors import ConfigurationError, MessageTooLargeError, SendError
+from .sqs import QueueInfo, SqsBackend, default_backend
 
 if TYPE_CHECKING:
+    from .jobs import Job
     from .router import Router
 
 MAX_DELAY = 7 * 24 * 3600  # a week: long delays travel in 900 s hops, each re-sent by a consumer
@@ -39,27 +41,6 @@ BATCH_BYTES = 1_048_576
 STAGE_VARIABLE = "SQS_LAMBDA_STAGE"
 SEND_ATTEMPTS = 4
 FLUSH_AT = 500  # a batch() block sends what it holds once it reaches this many messages
-
-
-class Backend(Protocol):
-    """Where messages go: SQS by default, :class:`sqs_lambda.testing.InMemoryQueue` in tests."""
-
-    def queue_info(self, url: str) -> aws.QueueInfo: ...
-    def resolve(self, name: str) -> str: ...
-    def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]: ...
-
-
-class SqsBackend:
-    """The real thing, through :mod:`sqs_lambda.aws`."""
-
-    def queue_info(self, url: str) -> aws.QueueInfo:
-        return aws.queue_info(url=url)
-
-    def resolve(self, name: str) -> str:
-        return aws.queue_url(name)
-
-    def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        return aws.send_batch(url, entries)
 
 
 @dataclass(slots=True)
@@ -98,8 +79,9 @@ class Producer:
     """Sends jobs to one queue. See the module docstring for the guarantees.
 
     ``queue_url`` or ``queue_name`` (prefixed with ``stage``, default ``$SQS_LAMBDA_STAGE``, as
-    ``<stage>-<name>``; resolved once with GetQueueUrl). ``router`` enables argument validation.
-    ``concurrency`` is the number of threads ``send_many`` uses for large sends.
+    ``<stage>-<name>``; resolved once with GetQueueUrl). ``router`` enables argument validation (only its
+    registered jobs are read). ``backend`` is the SQS port (default: boto3's configuration; an
+    ``InMemoryQueue`` in tests). ``concurrency`` is the number of threads ``send_many`` uses.
     """
 
     def __init__(
@@ -109,7 +91,7 @@ class Producer:
         queue_name: str | None = None,
         stage: str | None = None,
         router: Router | None = None,
-        backend: Backend | None = None,
+        backend: SqsBackend | None = None,
         default_group_id: str | None = None,
         concurrency: int = 4,
         signing_key: Any = None,
@@ -119,12 +101,11 @@ class Producer:
         self._queue_url = queue_url
         stage = stage if stage is not None else os.environ.get(STAGE_VARIABLE, "")
         self.queue_name = f"{stage}-{queue_name}" if queue_name and stage else queue_name
-        self.router = router
-        self.backend: Backend = backend or SqsBackend()
+        self.jobs: Mapping[str, Job] = router.jobs if router is not None else {}
+        self.backend: SqsBackend = backend or default_backend()
         self.default_group_id = default_group_id
         self.concurrency = max(1, concurrency)
         self.signing_key = signing_key
-        self._info: aws.QueueInfo | None = None
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -134,14 +115,13 @@ class Producer:
     def queue_url(self) -> str:
         if self._queue_url is None:
             assert self.queue_name is not None
-            self._queue_url = self.backend.resolve(self.queue_name)
+            self._queue_url = self.backend.queue_url(self.queue_name)
         return self._queue_url
 
     @property
-    def info(self) -> aws.QueueInfo:
-        if self._info is None:
-            self._info = self.backend.queue_info(self.queue_url)
-        return self._info
+    def info(self) -> QueueInfo:
+        """The queue's facts (read once: the backend caches them)."""
+        return self.backend.queue_info(url=self.queue_url)
 
     # -- sending ------------------------------------------------------------------------------------
 
@@ -184,7 +164,7 @@ class Producer:
         attributes: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> str:
         """Send a body without an envelope (a str as is, anything else as JSON)."""
-        text = body if isinstance(body, str) else wire.dumps(body)
+        text = body if isinstance(body, str) else codec.dumps(body)
         message = Outgoing(text, {k: dict(v) for k, v in (attributes or {}).items()}, wire.new_envelope_id())
         self._finish(message, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
         return self._submit(message)
@@ -227,8 +207,9 @@ class Producer:
     ) -> Outgoing:
         """Validate and encode one job (nothing is sent). The kwargs are encoded once, for both."""
         raw_kwargs = wire.encode_kwargs(job, kwargs)
-        if self.router is not None and job in self.router.jobs:
-            self.router.jobs[job].validate(raw_kwargs)
+        known = self.jobs.get(job)
+        if known is not None:
+            known.validate(raw_kwargs)
         not_before = None
         if delay is not None and delay > MAX_SQS_DELAY:
             _check_delay(delay)

@@ -8,8 +8,8 @@ raises a :class:`MessageError` that says why it cannot be called. Nothing here i
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import backoff as _backoff
 from . import envelope as wire
@@ -18,32 +18,14 @@ from .jobs import BakedJob, Job
 from .policy import JobPolicy, UnknownJobFate
 
 if TYPE_CHECKING:
-    from .aws import QueueInfo
     from .producer import Producer
+    from .sqs import SqsBackend
 
 QUEUE_URL_VARIABLE = "SQS_LAMBDA_QUEUE_URL"
 QUEUE_NAME_VARIABLE = "SQS_LAMBDA_QUEUE_NAME"
 Format = Literal["sqs_lambda", "sqs_workers", "celery", "django_eb_sqs"]
 
 __all__ = ["BakedJob", "Call", "Job", "RawRoute", "Router"]
-
-
-class Transport(Protocol):
-    """The SQS calls the failure policy makes: the :mod:`sqs_lambda.aws` module by default (it imports
-    boto3 only when a call is made), or a recording or in-memory transport in tests."""
-
-    def queue_info(self, *, url: str | None = None, arn: str | None = None) -> QueueInfo: ...
-    def send(
-        self,
-        url: str,
-        body: str,
-        attributes: Mapping[str, Mapping[str, Any]] | None = None,
-        *,
-        delay: int | None = None,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-    ) -> str: ...
-    def change_visibility(self, url: str, changes: Sequence[tuple[str, int]]) -> list[dict[str, Any]]: ...
 
 
 class RawRoute:
@@ -156,7 +138,7 @@ class Router:
         self.jobs: dict[str, Job] = {}
         self.raw_routes: list[RawRoute] = []
         self._producer: Producer | None = None
-        self._transport: Transport | None = None
+        self._backend: SqsBackend | None = None
 
     # -- registration -------------------------------------------------------------------------------
 
@@ -250,12 +232,7 @@ class Router:
 
     def unknown_job_reason(self, name: str) -> str:
         """Why ``name`` is not a job here: the known names, and the nearest one to a typo."""
-        import difflib  # only on this error path
-
-        known = sorted(self.jobs)
-        reason = f"no job named {name!r} is registered (known: {', '.join(known) or 'none'})"
-        nearest = difflib.get_close_matches(name, known, n=1)
-        return f"{reason}; did you mean {nearest[0]!r}?" if nearest else f"{reason}."
+        return unknown_job_reason(name, self.jobs)
 
     def raw_call(self, body: wire.RawBody, message_id: str | None) -> Call:
         for route in self.raw_routes:
@@ -287,17 +264,20 @@ class Router:
         return handle_event(self, event, context)
 
     @property
-    def transport(self) -> Transport:
-        """Where the failure policy's SQS calls go (resolved on first use: imports stay light)."""
-        if self._transport is None:
-            from . import aws
+    def backend(self) -> SqsBackend:
+        """The SQS port the failure policy's calls go through (DLQ copies, hops, backoff).
 
-            self._transport = aws
-        return self._transport
+        Default: :class:`sqs_lambda.sqs.AwsSqs` with boto3's configuration, built on first use (the
+        import stays light); an ``InMemoryQueue`` in unit tests."""
+        if self._backend is None:
+            from .sqs import default_backend
 
-    @transport.setter
-    def transport(self, transport: Transport) -> None:
-        self._transport = transport
+            self._backend = default_backend()
+        return self._backend
+
+    @backend.setter
+    def backend(self, backend: SqsBackend) -> None:
+        self._backend = backend
 
     # -- producing ----------------------------------------------------------------------------------
 
@@ -320,3 +300,13 @@ class Router:
     def bind(self, producer: Producer | None) -> None:
         """Send ``.delay()`` calls through ``producer`` (tests, or a custom client)."""
         self._producer = producer
+
+
+def unknown_job_reason(name: str, known: Iterable[str]) -> str:
+    """Why ``name`` is not a registered job: the ``known`` names, and the nearest one to a typo."""
+    import difflib  # only on this error path
+
+    names = sorted(known)
+    reason = f"no job named {name!r} is registered (known: {', '.join(names) or 'none'})"
+    nearest = difflib.get_close_matches(name, names, n=1)
+    return f"{reason}; did you mean {nearest[0]!r}?" if nearest else f"{reason}."

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import msgspec.structs
 
-from .envelope import decode_hook
+from .codec import decode_hook
 from .errors import ConfigurationError
 
 CONTEXT_PARAMETER = "context"

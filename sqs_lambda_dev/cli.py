@@ -174,7 +174,7 @@ def status(
         table = Table()
         for column in ("queue", "visible", "in flight", "delayed", "DLQ", "oldest"):
             table.add_column(column, justify="left" if column == "queue" else "right")
-        for row in ops.status(urls, with_age=target.kind == "aws"):
+        for row in ops.status(target.backend, urls, with_age=target.kind == "aws"):
             dlq = f"{row.dlq_depth} ({row.dlq_name})" if row.dlq_name else "-"
             table.add_row(row.name, str(row.visible), str(row.in_flight), str(row.delayed), dlq, _age(row.oldest_age))
         return table
@@ -218,11 +218,11 @@ def send(
     if not isinstance(arguments, dict):
         raise typer.BadParameter("--kwargs must be a JSON object")
     target = _target(local, endpoint_url, aws, stage)
-    url = send_queue(target, queue)
+    url = send_queue(target, queue, job)
     router = router_for(target, url)
     if router is not None and job not in router.jobs and not force:
         raise ConfigurationError(f"{router.unknown_job_reason(job)} Pass --force to send it anyway")
-    producer = Producer(url, router=router)
+    producer = Producer(url, router=router, backend=target.backend)
     out.print(producer.enqueue(job, arguments, delay=delay, group_id=group))
 
 
@@ -241,7 +241,7 @@ def send_raw(
     from sqs_lambda.producer import Producer
 
     target = _target(local, endpoint_url, aws, stage)
-    out.print(Producer(send_queue(target, queue)).send_raw(body, delay=delay, group_id=group))
+    out.print(Producer(send_queue(target, queue), backend=target.backend).send_raw(body, delay=delay, group_id=group))
 
 
 @app.command()
@@ -258,7 +258,7 @@ def peek(
     from sqs_lambda_dev.endpoints import queue_url
 
     target = _target(local, endpoint_url, aws, stage)
-    messages = ops.peek(queue_url(target, queue), n)
+    messages = ops.peek(target.backend, queue_url(target, queue), n)
     for message in messages:
         out.print_json(json.dumps(message, default=str))
     err.print(f"{len(messages)} message(s)", style="dim")
@@ -286,10 +286,10 @@ def redrive(
 
     target = _target(local, endpoint_url, aws, stage)
     dlq_url = queue_url(target, dlq)
-    destination = queue_url(target, to) if to else ops.source_of(dlq_url, all_queues(target))
+    destination = queue_url(target, to) if to else ops.source_of(target.backend, dlq_url, all_queues(target))
     if destination is None:
         raise typer.BadParameter("no queue redrives to this DLQ here: pass --to")
-    total = sum(ops.counts(dlq_url))
+    total = target.backend.counts(dlq_url).total
     if in_place:
         router = router_for(target, destination)
         if router is None:
@@ -297,14 +297,19 @@ def redrive(
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("running in place", total=total or None)
             ok, failed = ops.redrive_in_place(
-                dlq_url, router.lambda_handler, progress=lambda n: progress.advance(task, n)
+                target.backend, dlq_url, router.lambda_handler, progress=lambda n: progress.advance(task, n)
             )
         out.print(f"{ok} succeeded and left the DLQ; {failed} failed and stay in it")
         return
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("redriving", total=total or None)
         result = ops.redrive(
-            dlq_url, destination, rate=rate, dry_run=dry_run, progress=lambda n: progress.advance(task, n)
+            target.backend,
+            dlq_url,
+            destination,
+            rate=rate,
+            dry_run=dry_run,
+            progress=lambda n: progress.advance(task, n),
         )
     verb = "would move" if dry_run else "moved"
     report = f"{verb} {result.moved} message(s) to {destination} ({result.method})"
@@ -326,7 +331,6 @@ def purge(
     stage: StageFlag = None,
 ) -> None:
     """Delete every message in the queues (asks first)."""
-    from sqs_lambda_dev import ops
     from sqs_lambda_dev.endpoints import queue_url
 
     target = _target(local, endpoint_url, aws, stage)
@@ -341,7 +345,7 @@ def purge(
     if not yes and not typer.confirm(f"purge {len(urls)} queue(s) on {target.describe()}?"):
         raise typer.Exit(1)
     for url in urls:
-        ops.purge(url)
+        target.backend.purge(url)
         out.print(f"purged {url}")
 
 
@@ -358,7 +362,7 @@ def wait(
     from sqs_lambda_dev import ops
 
     target = _target(local, endpoint_url, aws, stage)
-    if not ops.wait(source_queues(target, queues), timeout=timeout):
+    if not ops.wait(target.backend, source_queues(target, queues), timeout=timeout):
         err.print(f"still not empty after {timeout:g}s")
         raise typer.Exit(1)
     out.print("empty")

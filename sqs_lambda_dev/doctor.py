@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqs_lambda import codec
 from sqs_lambda_dev.template import Template, load
 
 DEFAULT_RETENTION = 345_600
@@ -90,9 +91,7 @@ class Doctor:
         source = self.queue(queue)
         redrive = source.get("RedrivePolicy")
         if isinstance(redrive, str):
-            from sqs_lambda import envelope
-
-            redrive = envelope.loads(redrive)
+            redrive = codec.loads(redrive)
         if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):
             found.append(
                 Finding(
@@ -323,9 +322,7 @@ def lint(template: Template) -> list[Finding]:
     from cfnlint.api import ManualArgs
     from cfnlint.api import lint as cfn_lint
 
-    from sqs_lambda import envelope
-
-    matches = cfn_lint(envelope.dumps(template.cfn), config=ManualArgs(regions=[template.region]))
+    matches = cfn_lint(codec.dumps(template.cfn), config=ManualArgs(regions=[template.region]))
     found = []
     for match in matches:
         rule = str(match.rule.id)

@@ -14,34 +14,35 @@ from typing import Any
 
 from sqs_lambda import aws
 from sqs_lambda.errors import ConfigurationError
-from sqs_lambda_dev.moto_server import LOCAL_CREDENTIALS
-
-ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB")
+from sqs_lambda.router import unknown_job_reason
+from sqs_lambda.sqs import AwsSqs
+from sqs_lambda_dev.moto_server import LOCAL_KEY_PAIR
 
 
 @dataclass
 class Target:
+    """Where a command goes, and the SQS backend configured for it (endpoint, region, credentials)."""
+
     kind: str  # "local" | "endpoint" | "aws"
+    backend: AwsSqs
     endpoint_url: str | None = None
     stage: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    routers: dict[str, Any] | None = None  # local source queue URL -> its function's router (lazily)
 
     def describe(self) -> str:
         if self.kind == "local":
             return f"local runtime at {self.endpoint_url} (stage {self.stage})"
         if self.kind == "endpoint":
             return f"endpoint {self.endpoint_url}"
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "(default region)"
+        region = self.backend.region or aws.default_region() or "(default region)"
         return f"AWS, region {region}"
 
 
-def _point_at(url: str, *, dummy_credentials: bool) -> None:
-    for name in ENDPOINT_VARIABLES:
-        os.environ[name] = url
-    if dummy_credentials:
-        for key, value in LOCAL_CREDENTIALS.items():
-            os.environ.setdefault(key, value)
-    aws.reset()
+def _local_backend(url: str, region: str | None) -> AwsSqs:
+    """A local engine's backend: its own keys when the environment has some, else dummy ones."""
+    keys = None if "AWS_ACCESS_KEY_ID" in os.environ else LOCAL_KEY_PAIR
+    return AwsSqs(endpoint_url=url, region=region or aws.default_region() or "us-east-1", credentials=keys)
 
 
 def choose(
@@ -52,36 +53,32 @@ def choose(
     stage: str | None = None,
     state_dir: Path | str = ".sqs-lambda",
 ) -> Target:
-    """Pick the target from the flags (see the module docstring) and point boto3 at it."""
+    """Pick the target from the flags (see the module docstring); its backend is configured for it."""
     from sqs_lambda_dev.local.runtime import read_state
 
     if sum([local, bool(endpoint_url), use_aws]) > 1:
         raise ConfigurationError("choose one of --local, --endpoint-url and --aws")
     state = read_state(state_dir)
+    default_stage = stage or os.environ.get("SQS_LAMBDA_STAGE")
     if local:
         if state is None:
             raise ConfigurationError(
                 "no local runtime is running here: start one with `sqs-lambda local` "
                 "(from this directory), or pass --endpoint-url"
             )
-        _point_at(state["endpoint_url"], dummy_credentials=True)
-        os.environ.setdefault("AWS_REGION", state.get("region", "us-east-1"))
-        return Target("local", state["endpoint_url"], stage or state.get("stage"), state)
+        url = state["endpoint_url"]
+        return Target("local", _local_backend(url, state.get("region")), url, stage or state.get("stage"), state)
     if endpoint_url:
-        _point_at(endpoint_url, dummy_credentials=True)
-        return Target("endpoint", endpoint_url, stage or os.environ.get("SQS_LAMBDA_STAGE"))
+        return Target("endpoint", _local_backend(endpoint_url, None), endpoint_url, default_stage)
     environment_endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL")
     if environment_endpoint and not use_aws:
-        return Target("endpoint", environment_endpoint, stage or os.environ.get("SQS_LAMBDA_STAGE"))
+        return Target("endpoint", AwsSqs(endpoint_url=environment_endpoint), environment_endpoint, default_stage)
     if state is not None and not use_aws:
         raise ConfigurationError(
             f"a local runtime is running here ({state['endpoint_url']}): pass --local to "
             "use it, or --aws to use your AWS account"
         )
-    for name in ENDPOINT_VARIABLES:
-        os.environ.pop(name, None)
-    aws.reset()
-    return Target("aws", None, stage or os.environ.get("SQS_LAMBDA_STAGE"))
+    return Target("aws", AwsSqs(aws_only=True), None, default_stage)
 
 
 def queue_url(target: Target, name: str) -> str:
@@ -96,7 +93,7 @@ def queue_url(target: Target, name: str) -> str:
         candidates.append(f"{target.stage}-{name}")
     for candidate in candidates:
         try:
-            return aws.queue_url(candidate)
+            return target.backend.queue_url(candidate)
         except ConfigurationError:
             continue
     raise ConfigurationError(
@@ -106,58 +103,71 @@ def queue_url(target: Target, name: str) -> str:
 
 def source_queues(target: Target, names: list[str]) -> list[str]:
     """The named queues, or else the template's source queues (local) or the stage's non-DLQ queues."""
-    from sqs_lambda_dev import ops
-
     if names:
         return [queue_url(target, name) for name in names]
     if target.kind == "local":
         return [url for logical, url in target.state["queues"].items() if logical not in target.state["dlqs"]]
     return [
         url
-        for url in ops.list_queues(f"{target.stage}-" if target.stage else "")
+        for url in target.backend.list_queues(f"{target.stage}-" if target.stage else "")
         if not url.rstrip("/").split("/")[-1].removesuffix(".fifo").endswith("-dlq")
     ]
 
 
 def all_queues(target: Target) -> list[str]:
-    from sqs_lambda_dev import ops
-
     if target.kind == "local":
         return list(target.state["queues"].values())
-    return ops.list_queues(f"{target.stage}-" if target.stage else "")
+    return target.backend.list_queues(f"{target.stage}-" if target.stage else "")
 
 
-def send_queue(target: Target, queue: str | None) -> str:
-    """Where ``send`` goes: ``--queue``, else the local jobs queue, else ``$SQS_LAMBDA_QUEUE_URL``."""
+def send_queue(target: Target, queue: str | None, job: str | None = None) -> str:
+    """Where ``send`` goes: ``--queue``; else, locally, the queue whose function registers ``job``; else
+    ``$SQS_LAMBDA_QUEUE_URL``. Locally, a job no function registers is refused with the known names."""
     if queue:
         return queue_url(target, queue)
-    if target.kind == "local" and "JobsQueue" in target.state["queues"]:
-        return str(target.state["queues"]["JobsQueue"])
+    routers = local_routers(target) if job is not None else {}
+    consumers = [url for url, router in routers.items() if job in router.jobs]
+    if len(consumers) == 1:
+        return consumers[0]
+    if routers and not consumers:
+        assert job is not None
+        known = {name for router in routers.values() for name in router.jobs}
+        raise ConfigurationError(f"{unknown_job_reason(job, known)} Pass --queue and --force to send it anyway")
     if os.environ.get("SQS_LAMBDA_QUEUE_URL"):
         return os.environ["SQS_LAMBDA_QUEUE_URL"]
-    raise ConfigurationError("which queue? pass --queue")
+    raise ConfigurationError(f"which queue should {job!r} go to? pass --queue" if job else "which queue? pass --queue")
 
 
 def router_for(target: Target, url: str) -> Any:
     """The router whose function consumes ``url`` in the local runtime's template (for validation), or None."""
-    if target.kind != "local":
-        return None
-    try:
-        from sqs_lambda_dev.local.functions import _import_handler
-        from sqs_lambda_dev.template import load
+    return local_routers(target).get(url)
 
-        template = load(target.state["template"], parameters={"Stage": target.stage} if target.stage else None)
-        logical = next((k for k, v in target.state["queues"].items() if v == url), None)
-        for resource in template.of_type("AWS::Lambda::EventSourceMapping").values():
-            properties = resource.get("Properties", {})
-            if template.logical_id_of(properties.get("EventSourceArn")) == logical:
+
+def local_routers(target: Target) -> dict[str, Any]:
+    """Each local source queue's router (its consuming function's), imported once per command; {} when
+    the target is not the local runtime, or its template or code cannot be loaded (validation is then the
+    producer's own)."""
+    if target.kind != "local":
+        return {}
+    if target.routers is None:
+        target.routers = {}
+        try:
+            from sqs_lambda_dev.local.functions import _import_handler
+            from sqs_lambda_dev.template import load
+
+            template = load(target.state["template"], parameters={"Stage": target.stage} if target.stage else None)
+            for resource in template.of_type("AWS::Lambda::EventSourceMapping").values():
+                properties = resource.get("Properties", {})
+                url = target.state["queues"].get(template.logical_id_of(properties.get("EventSourceArn")))
                 function = str(template.logical_id_of(properties.get("FunctionName")))
                 handler = _import_handler(
                     function,
                     Path(template.code_uris[function]),
                     str(template.properties(function).get("Handler", "app.lambda_handler")),
                 )
-                return getattr(getattr(handler, "__wrapped__", handler), "__self__", None)
-    except Exception:  # no template, no code: validation falls back to the producer's own checks
-        return None
-    return None
+                router = getattr(getattr(handler, "__wrapped__", handler), "__self__", None)
+                if url and router is not None:
+                    target.routers[url] = router
+        except Exception:
+            pass
+    return target.routers

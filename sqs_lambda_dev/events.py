@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqs_lambda import codec
 from sqs_lambda import envelope as wire
 from sqs_lambda.jobs import BakedJob
 from sqs_lambda.records import Record
@@ -36,7 +37,7 @@ def _body_and_attributes(message: Any) -> tuple[str, dict[str, dict[str, Any]]]:
         return body, wire.job_attributes(message[0])
     if isinstance(message, str):
         return message, {}
-    return wire.dumps(message), {}
+    return codec.dumps(message), {}
 
 
 def sqs_record(

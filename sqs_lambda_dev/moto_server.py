@@ -18,13 +18,10 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
+LOCAL_KEY_PAIR = ("testing", "testing")  # local engines take any credentials
+LOCAL_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+LOCAL_CREDENTIALS = {**LOCAL_KEYS, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -18,14 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqs_lambda import aws
+from sqs_lambda import aws, codec, failure
 from sqs_lambda import envelope as wire
-
-COUNT_NAMES = (
-    "ApproximateNumberOfMessages",
-    "ApproximateNumberOfMessagesNotVisible",
-    "ApproximateNumberOfMessagesDelayed",
-)
+from sqs_lambda.sqs import MoveTasksUnsupported, SqsBackend
 
 
 @dataclass
@@ -44,19 +39,13 @@ class QueueStatus:
         return self.visible + self.in_flight + self.delayed
 
 
-def counts(url: str) -> tuple[int, int, int]:
-    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=list(COUNT_NAMES))["Attributes"]
-    visible, in_flight, delayed = (int(attributes.get(name, 0)) for name in COUNT_NAMES)
-    return visible, in_flight, delayed
-
-
-def oldest_age(name: str) -> float | None:
+def oldest_age(name: str, region: str | None = None) -> float | None:
     """ApproximateAgeOfOldestMessage from CloudWatch (AWS only; None where there is no such metric)."""
     import datetime as dt
 
     try:
         now = dt.datetime.now(dt.UTC)
-        points = aws.client("cloudwatch").get_metric_statistics(
+        points = aws.client("cloudwatch", region).get_metric_statistics(
             Namespace="AWS/SQS",
             MetricName="ApproximateAgeOfOldestMessage",
             Dimensions=[{"Name": "QueueName", "Value": name}],
@@ -70,52 +59,36 @@ def oldest_age(name: str) -> float | None:
     return max((float(p["Maximum"]) for p in points), default=None)
 
 
-def status(urls: Sequence[str], *, with_age: bool = False) -> list[QueueStatus]:
+def status(backend: SqsBackend, urls: Sequence[str], *, with_age: bool = False) -> list[QueueStatus]:
     """One row per queue, with its DLQ's depth next to it."""
     rows = []
     for url in urls:
-        info = aws.queue_info(url=url)
-        visible, in_flight, delayed = counts(url)
-        row = QueueStatus(info.name, url, visible, in_flight, delayed)
+        info = backend.queue_info(url=url)
+        counted = backend.counts(url)
+        row = QueueStatus(info.name, url, counted.visible, counted.in_flight, counted.delayed)
         if info.dlq_arn:
-            dlq = aws.queue_info(arn=info.dlq_arn)
+            dlq = backend.queue_info(arn=info.dlq_arn)
             row.dlq_name = dlq.name
-            row.dlq_depth = sum(counts(dlq.url))
+            row.dlq_depth = backend.counts(dlq.url).total
         if with_age:
-            row.oldest_age = oldest_age(info.name)
+            row.oldest_age = oldest_age(info.name, aws.region_of(info.arn))
         rows.append(row)
     return rows
 
 
-def list_queues(prefix: str = "") -> list[str]:
-    paginator = aws.client("sqs").get_paginator("list_queues")
-    urls: list[str] = []
-    for page in paginator.paginate(QueueNamePrefix=prefix) if prefix else paginator.paginate():
-        urls += page.get("QueueUrls", [])
-    return urls
-
-
-def peek(url: str, count: int = 10) -> list[dict[str, Any]]:
+def peek(backend: SqsBackend, url: str, count: int = 10) -> list[dict[str, Any]]:
     """Up to ``count`` messages, decoded, then made visible again at once."""
-    sqs = aws.client("sqs")
     seen: list[dict[str, Any]] = []
     receipts: list[str] = []
     while len(seen) < count:
-        messages = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=min(10, count - len(seen)),
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=30,
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
+        messages = backend.receive(url, max_messages=min(10, count - len(seen)), visibility_timeout=30)
         if not messages:
             break
         for message in messages:
             receipts.append(message["ReceiptHandle"])
             seen.append(describe(message))
     if receipts:
-        aws.change_visibility(url, [(receipt, 0) for receipt in receipts])
+        backend.change_visibility(url, [(receipt, 0) for receipt in receipts])
     return seen
 
 
@@ -134,24 +107,24 @@ def describe(message: dict[str, Any]) -> dict[str, Any]:
         if isinstance(decoded, wire.Envelope):
             entry.update(
                 job=decoded.job,
-                kwargs=wire.loads(decoded.kwargs),
+                kwargs=codec.loads(decoded.kwargs),
                 envelope_id=decoded.id,
                 context=decoded.context,
                 hops=decoded.hops,
             )
         else:
             entry.update(job="(raw)", body=decoded.value if decoded.is_json else str(decoded.value)[:200])
-    failure = wire.read_failure(attributes)
-    if failure:
-        entry["failure"] = failure
+    reason = failure.read_failure(attributes)
+    if reason:
+        entry["failure"] = reason
     return entry
 
 
-def source_of(dlq_url: str, candidates: Sequence[str]) -> str | None:
+def source_of(backend: SqsBackend, dlq_url: str, candidates: Sequence[str]) -> str | None:
     """The queue among ``candidates`` whose redrive policy targets this DLQ."""
-    dlq_arn = aws.queue_info(url=dlq_url).arn
+    dlq_arn = backend.queue_info(url=dlq_url).arn
     for url in candidates:
-        if url != dlq_url and aws.queue_info(url=url).dlq_arn == dlq_arn:
+        if url != dlq_url and backend.queue_info(url=url).dlq_arn == dlq_arn:
             return url
     return None
 
@@ -193,29 +166,24 @@ class DlqSweep:
     pass (same envelope id or body) is not handed out again; it is made visible again at the end.
     """
 
-    def __init__(self, dlq_url: str, *, visibility: int = 60) -> None:
+    def __init__(self, backend: SqsBackend, dlq_url: str, *, visibility: int = 60) -> None:
+        self.backend = backend
         self.dlq_url = dlq_url
         self.visibility = visibility
-        self.to_move = sum(counts(dlq_url))
+        self.to_move = backend.counts(dlq_url).total
         self.handed_out = 0
         self.seen: set[str] = set()
         self.returned: list[str] = []  # receipts of messages that came back during the pass
 
     def batches(self) -> Iterator[list[dict[str, Any]]]:
-        sqs = aws.client("sqs")
         # Each receive hands out or sets aside at least one message, and at most to_move can come back.
         for _ in range(2 * self.to_move + 1):
             wanted = self.to_move - self.handed_out
             if wanted <= 0:
                 break
-            messages = sqs.receive_message(
-                QueueUrl=self.dlq_url,
-                MaxNumberOfMessages=min(10, wanted),
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-                VisibilityTimeout=self.visibility,
-                WaitTimeSeconds=1,
-            ).get("Messages", [])
+            messages = self.backend.receive(
+                self.dlq_url, max_messages=min(10, wanted), wait_seconds=1, visibility_timeout=self.visibility
+            )
             if not messages:
                 break
             fresh = []
@@ -233,11 +201,12 @@ class DlqSweep:
     def finish(self) -> int:
         """Give the returned messages back to the DLQ at once; returns the DLQ's depth."""
         if self.returned:
-            aws.change_visibility(self.dlq_url, [(receipt, 0) for receipt in self.returned])
-        return sum(counts(self.dlq_url))
+            self.backend.change_visibility(self.dlq_url, [(receipt, 0) for receipt in self.returned])
+        return self.backend.counts(self.dlq_url).total
 
 
 def redrive(
+    backend: SqsBackend,
     dlq_url: str,
     destination_url: str,
     *,
@@ -247,33 +216,27 @@ def redrive(
     use_move_task: bool = True,
 ) -> RedriveResult:
     """Move the DLQ's messages back to ``destination_url`` (see the module docstring)."""
-    sqs = aws.client("sqs")
-    dlq, destination = aws.queue_info(url=dlq_url), aws.queue_info(url=destination_url)
+    dlq, destination = backend.queue_info(url=dlq_url), backend.queue_info(url=destination_url)
     if dry_run:
-        depth = sum(counts(dlq_url))
+        depth = backend.counts(dlq_url).total
         return RedriveResult(moved=depth, method="dry-run", to_move=depth, remaining=depth)
     if use_move_task:
         try:
-            arguments: dict[str, Any] = {"SourceArn": dlq.arn, "DestinationArn": destination.arn}
-            if rate:
-                arguments["MaxNumberOfMessagesPerSecond"] = rate
-            handle = sqs.start_message_move_task(**arguments)["TaskHandle"]
-            depth = sum(counts(dlq_url))
+            handle = backend.start_move_task(dlq.arn, destination.arn, rate)
+            depth = backend.counts(dlq_url).total
             return RedriveResult(moved=depth, method="StartMessageMoveTask", task_handle=handle, to_move=depth)
-        except Exception:  # not supported by this endpoint (moto answers 500): move by hand
+        except MoveTasksUnsupported:  # moto has none: move by hand
             pass
-    sweep = DlqSweep(dlq_url)
+    sweep = DlqSweep(backend, dlq_url)
     moved = 0
     started = time.monotonic()
     for messages in sweep.batches():
         entries = [_redrive_entry(str(index), message, destination.fifo) for index, message in enumerate(messages)]
-        response = sqs.send_message_batch(QueueUrl=destination_url, Entries=entries)
+        response = backend.send_batch(destination_url, entries)
         sent = {item["Id"] for item in response.get("Successful", [])}
-        deletions = [
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages) if str(i) in sent
-        ]  # only what reached the destination leaves the DLQ
-        if deletions:
-            sqs.delete_message_batch(QueueUrl=dlq_url, Entries=deletions)
+        deletions = [m["ReceiptHandle"] for i, m in enumerate(messages) if str(i) in sent]
+        if deletions:  # only what reached the destination leaves the DLQ
+            backend.delete(dlq_url, deletions)
         moved += len(deletions)
         if progress:
             progress(len(deletions))
@@ -296,7 +259,7 @@ def redrive(
 def _redrive_entry(entry_id: str, message: dict[str, Any], fifo: bool) -> dict[str, Any]:
     """A SendMessageBatch entry that re-sends a DLQ message: body and attributes, without the reason."""
     entry: dict[str, Any] = {"Id": entry_id, "MessageBody": message["Body"]}
-    attributes = wire.strip_failure(message.get("MessageAttributes") or {})
+    attributes = failure.strip_failure(message.get("MessageAttributes") or {})
     if attributes:
         entry["MessageAttributes"] = {
             k: {kk: vv for kk, vv in v.items() if kk in ("DataType", "StringValue", "BinaryValue")}
@@ -309,7 +272,12 @@ def _redrive_entry(entry_id: str, message: dict[str, Any], fifo: bool) -> dict[s
 
 
 def redrive_in_place(
-    dlq_url: str, handler: Any, *, timeout_seconds: float = 30.0, progress: Callable[[int], None] | None = None
+    backend: SqsBackend,
+    dlq_url: str,
+    handler: Any,
+    *,
+    timeout_seconds: float = 30.0,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
     """Run the DLQ's messages through ``handler`` (the source's lambda_handler) as Lambda would.
 
@@ -317,14 +285,14 @@ def redrive_in_place(
     deleted from the DLQ; failures stay there. Returns (succeeded, failed)."""
     from sqs_lambda_dev.local.trigger import Trigger, TriggerConfig
 
-    info = aws.queue_info(url=dlq_url)
+    info = backend.queue_info(url=dlq_url)
     trigger = Trigger(
         TriggerConfig(name=info.name, queue_url=dlq_url, queue_arn=info.arn, timeout_seconds=timeout_seconds),
         handler,
-        aws.client("sqs"),
+        backend,
     )
     succeeded = failed = 0
-    sweep = DlqSweep(dlq_url)
+    sweep = DlqSweep(backend, dlq_url)
     for messages in sweep.batches():
         verdict = trigger.deliver(messages)
         if verdict is not None:
@@ -332,21 +300,17 @@ def redrive_in_place(
             failed += len(verdict.failed)
             if verdict.failed:  # give them back to the DLQ at once: they are not retried in this run
                 receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
-                aws.change_visibility(dlq_url, [(receipts[i], 0) for i in verdict.failed if i in receipts])
+                backend.change_visibility(dlq_url, [(receipts[i], 0) for i in verdict.failed if i in receipts])
         if progress:
             progress(len(messages))
     sweep.finish()
     return succeeded, failed
 
 
-def purge(url: str) -> None:
-    aws.client("sqs").purge_queue(QueueUrl=url)
-
-
-def wait(urls: Sequence[str], *, timeout: float, interval: float = 1.0) -> bool:
+def wait(backend: SqsBackend, urls: Sequence[str], *, timeout: float, interval: float = 1.0) -> bool:
     deadline = time.monotonic() + timeout
     while True:
-        if all(sum(counts(url)) == 0 for url in urls):
+        if all(backend.counts(url).total == 0 for url in urls):
             return True
         if time.monotonic() >= deadline:
             return False

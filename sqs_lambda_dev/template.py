@@ -9,6 +9,7 @@ local ``CodeUri`` values are replaced by an ``s3://`` placeholder first and kept
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,8 @@ def translate(sam: dict[str, Any], parameters: dict[str, Any], region: str = "us
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
+
+    logging.getLogger("samtranslator.metrics").setLevel(logging.ERROR)  # no CloudWatch here: nothing to publish
 
     translator = Translator(
         managed_policy_map={}, sam_parser=Parser(), boto_session=boto3.session.Session(region_name=region)

@@ -6,13 +6,11 @@ package registers; everything else is importable from here.
 
 from sqs_lambda_dev.events import LambdaContext, lambda_context, queue_arn, scheduled_event, sqs_event, sqs_record
 from sqs_lambda_testing.memory import DrainResult, InMemoryQueue, StoredMessage, drain
-from sqs_lambda_testing.transport import RecordingTransport
 
 __all__ = [
     "DrainResult",
     "InMemoryQueue",
     "LambdaContext",
-    "RecordingTransport",
     "StoredMessage",
     "drain",
     "lambda_context",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqs_lambda import aws
-from sqs_lambda import envelope as wire
+from sqs_lambda import codec
+from sqs_lambda.sqs import AwsSqs
+from sqs_lambda_dev.moto_server import LOCAL_KEY_PAIR
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,12 @@ class LocalSqs:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.backend = AwsSqs(endpoint_url=url, region="us-east-1", credentials=LOCAL_KEY_PAIR)
 
     @property
     def client(self) -> Any:
-        return aws.client("sqs")
+        """The boto3 SQS client of this endpoint (for calls the SQS port does not wrap)."""
+        return self.backend.client()
 
     def create_queue_pair(
         self,
@@ -50,7 +53,7 @@ class LocalSqs:
             common["ContentBasedDeduplication"] = "true"
         dlq_url = self.client.create_queue(QueueName=f"{name}-dlq{suffix}", Attributes=common)["QueueUrl"]
         dlq_arn = self.arn(dlq_url)
-        redrive = wire.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
+        redrive = codec.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
         attributes = {
             **common,
             "VisibilityTimeout": str(visibility_timeout),
@@ -65,34 +68,18 @@ class LocalSqs:
         return str(attributes["Attributes"]["QueueArn"])
 
     def counts(self, url: str) -> dict[str, int]:
-        names = [
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ]
-        attributes = self.client.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-        return {
-            "visible": int(attributes.get(names[0], 0)),
-            "in_flight": int(attributes.get(names[1], 0)),
-            "delayed": int(attributes.get(names[2], 0)),
-        }
+        counted = self.backend.counts(url)
+        return {"visible": counted.visible, "in_flight": counted.in_flight, "delayed": counted.delayed}
 
     def total(self, url: str) -> int:
-        return sum(self.counts(url).values())
+        return self.backend.counts(url).total
 
     def receive(
         self, url: str, *, max_messages: int = 10, wait: int = 0, visibility_timeout: int | None = None
     ) -> list[dict[str, Any]]:
-        arguments: dict[str, Any] = {
-            "QueueUrl": url,
-            "MaxNumberOfMessages": max_messages,
-            "WaitTimeSeconds": wait,
-            "AttributeNames": ["All"],
-            "MessageAttributeNames": ["All"],
-        }
-        if visibility_timeout is not None:
-            arguments["VisibilityTimeout"] = visibility_timeout
-        return list(self.client.receive_message(**arguments).get("Messages", []))
+        return self.backend.receive(
+            url, max_messages=max_messages, wait_seconds=wait, visibility_timeout=visibility_timeout
+        )
 
     def deliver(
         self,
@@ -116,6 +103,6 @@ class LocalSqs:
             batch_size=batch_size,
             timeout_seconds=timeout_seconds,
         )
-        trigger = Trigger(config, handler or router.lambda_handler, self.client)
+        trigger = Trigger(config, handler or router.lambda_handler, self.backend)
         messages = trigger.receive(wait_seconds=wait)
         return trigger.deliver(messages) if messages else None

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqs_lambda import aws
 from sqs_lambda import envelope as wire
+from sqs_lambda import failure
 from sqs_lambda.producer import Producer
 from sqs_lambda_dev.local.runtime import LocalRuntime
 
@@ -34,7 +34,7 @@ def missing(runtime: LocalRuntime) -> list[str]:
 def enqueue(runtime: LocalRuntime) -> dict[str, Any]:
     """Upload and enqueue the sample work; returns what was sent."""
     resources = runtime.resources
-    s3, dynamodb = aws.client("s3"), aws.client("dynamodb")
+    s3, dynamodb = runtime.client("s3"), runtime.client("dynamodb")
     bucket, table = resources.buckets["FilesBucket"], resources.tables["FilesTable"]
     now = int(time.time())
     for name, data in {**FILES, STUCK_FILE: b"found by the sweep\n"}.items():
@@ -49,9 +49,9 @@ def enqueue(runtime: LocalRuntime) -> dict[str, Any]:
                 "updated_at": {"N": str(updated)},
             },
         )
-    jobs = Producer(resources.queue_urls["JobsQueue"])
+    jobs = Producer(resources.queue_urls["JobsQueue"], backend=runtime.backend)
     job_ids = jobs.send_many([("process_file", {"file_id": name}) for name in FILES])
-    orders = Producer(resources.queue_urls["OrdersQueue"])
+    orders = Producer(resources.queue_urls["OrdersQueue"], backend=runtime.backend)
     for tenant, actions in ORDERS.items():
         for sequence, action in enumerate(actions, start=1):
             orders.send("apply_order_event", tenant=tenant, sequence=sequence, action=action, group_id=tenant)
@@ -61,7 +61,7 @@ def enqueue(runtime: LocalRuntime) -> dict[str, Any]:
 def outcome(runtime: LocalRuntime) -> dict[str, Any]:
     """What happened: file statuses, tenant ledgers, and each DLQ's messages with their reasons."""
     resources = runtime.resources
-    dynamodb = aws.client("dynamodb")
+    dynamodb = runtime.client("dynamodb")
     items = dynamodb.scan(TableName=resources.tables["FilesTable"])["Items"]
     files, ledgers = {}, {}
     for item in items:
@@ -77,20 +77,17 @@ def outcome(runtime: LocalRuntime) -> dict[str, Any]:
 
 def dead_letters(runtime: LocalRuntime) -> dict[str, list[dict[str, Any]]]:
     """Each DLQ's messages (made visible again at once) with their decoded job and failure reason."""
-    sqs = aws.client("sqs")
     found: dict[str, list[dict[str, Any]]] = {}
     for logical in runtime.resources.dlqs:
         url = runtime.resources.queue_urls[logical]
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
-        ).get("Messages", [])
+        messages = runtime.backend.receive(url, max_messages=10, visibility_timeout=0)
         entries = []
         for message in messages:
             decoded = wire.decode(message["Body"]) if message["Body"] else None
             entries.append(
                 {
                     "job": decoded.job if isinstance(decoded, wire.Envelope) else "(raw)",
-                    "failure": wire.read_failure(message.get("MessageAttributes") or {}),
+                    "failure": failure.read_failure(message.get("MessageAttributes") or {}),
                 }
             )
         if entries:

@@ -58,8 +58,11 @@ def environment_of(template: Template, logical: str, names: dict[str, str]) -> d
     return resolved
 
 
-def load_functions(template: Template, names: dict[str, str]) -> dict[str, LocalFunction]:
-    """Import every function that has local code, each under its own environment."""
+def load_functions(
+    template: Template, names: dict[str, str], base_environment: dict[str, str] | None = None
+) -> dict[str, LocalFunction]:
+    """Import every function that has local code, each under its own environment (its template
+    variables over ``base_environment``: the local endpoint and region)."""
     environ.install()
     functions: dict[str, LocalFunction] = {}
     for logical, resource in template.of_type("AWS::Lambda::Function").items():
@@ -67,7 +70,7 @@ def load_functions(template: Template, names: dict[str, str]) -> dict[str, Local
         code_dir = template.code_uris.get(logical)
         if code_dir is None:
             continue  # inline code or an S3 artifact: nothing to run locally
-        environment = environment_of(template, logical, names)
+        environment = {**(base_environment or {}), **environment_of(template, logical, names)}
         with environ.function_environment(environment):
             handler = _import_handler(logical, Path(code_dir), str(properties.get("Handler", "app.lambda_handler")))
         functions[logical] = LocalFunction(

@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqs_lambda import envelope as wire
+from sqs_lambda import codec
 from sqs_lambda_dev.template import Template
 
 QUEUE_ATTRIBUTES = (
@@ -80,7 +80,7 @@ def create(template: Template, clients: Any) -> LocalResources:
             continue
         if dlq:
             made.dlqs[dlq] = logical
-        policy = wire.dumps({"deadLetterTargetArn": target, "maxReceiveCount": int(count or 5)})
+        policy = codec.dumps({"deadLetterTargetArn": target, "maxReceiveCount": int(count or 5)})
         sqs.set_queue_attributes(QueueUrl=made.queue_urls[logical], Attributes={"RedrivePolicy": policy})
     for logical in template.of_type("AWS::S3::Bucket"):
         name = template.physical_name(logical) or f"{template.parameters.get('Stage', 'local')}-{logical.lower()}"

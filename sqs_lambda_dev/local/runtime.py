@@ -20,12 +20,13 @@ from typing import Any
 
 from sqs_lambda import aws
 from sqs_lambda.errors import ConfigurationError
+from sqs_lambda.sqs import AwsSqs
 from sqs_lambda_dev.local import environ
 from sqs_lambda_dev.local.functions import LocalFunction, load_functions
 from sqs_lambda_dev.local.resources import LocalResources, create
 from sqs_lambda_dev.local.schedule import Schedule, ScheduledTarget
 from sqs_lambda_dev.local.trigger import FilterCriteria, Trigger, TriggerConfig
-from sqs_lambda_dev.moto_server import LOCAL_CREDENTIALS, EmbeddedEngine
+from sqs_lambda_dev.moto_server import ENDPOINT_VARIABLES, LOCAL_KEY_PAIR, LOCAL_KEYS, EmbeddedEngine
 from sqs_lambda_dev.template import Template, load
 
 STATE_DIR = ".sqs-lambda"
@@ -71,6 +72,8 @@ class LocalRuntime:
         self.options = options
         self.on_event = on_event or (lambda kind, data: None)
         self.engine: EmbeddedEngine | None = None
+        self.backend: AwsSqs = AwsSqs()
+        self.credentials: tuple[str, str] | None = None
         self.endpoint = options.endpoint_url or ""
         self.template: Template | None = None
         self.resources = LocalResources()
@@ -97,13 +100,12 @@ class LocalRuntime:
             self.engine = EmbeddedEngine()
             self.endpoint = self.engine.start()
         self.on_event("engine", {"url": self.endpoint, "embedded": self.engine is not None})
-        for key, value in LOCAL_CREDENTIALS.items():
-            if self.engine is not None or key not in os.environ:  # an external engine may want its own
-                os.environ[key] = value
-        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB"):
-            os.environ[name] = self.endpoint
-        aws.reset()
-        self.resources = create(template, lambda service: aws.client(service))
+        # The endpoint is configuration: the runtime's own clients are given it, and each function gets it
+        # in its environment (as a deployed function gets AWS's); os.environ is left alone.
+        external_keys = self.engine is None and "AWS_ACCESS_KEY_ID" in os.environ  # an external engine's own
+        self.credentials = None if external_keys else LOCAL_KEY_PAIR
+        self.backend = AwsSqs(endpoint_url=self.endpoint, region=template.region, credentials=self.credentials)
+        self.resources = create(template, self.client)
         self.on_event(
             "resources",
             {
@@ -112,10 +114,24 @@ class LocalRuntime:
                 "tables": self.resources.tables,
             },
         )
-        self.functions = load_functions(template, self.resources.names())
+        self.functions = load_functions(template, self.resources.names(), self.function_environment())
         self._build_triggers()
         self._build_schedules()
         self._write_state()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the runtime's endpoint (S3, DynamoDB...; SQS goes through ``backend``)."""
+        assert self.template is not None
+        return aws.client(service, self.template.region, endpoint_url=self.endpoint, credentials=self.credentials)
+
+    def function_environment(self) -> dict[str, str]:
+        """What every local function finds in its environment besides its own variables: the endpoint."""
+        assert self.template is not None
+        environment = {name: self.endpoint for name in ENDPOINT_VARIABLES}
+        environment["AWS_REGION"] = environment["AWS_DEFAULT_REGION"] = self.template.region
+        if self.credentials is not None:
+            environment.update(LOCAL_KEYS)
+        return environment
 
     def _build_triggers(self) -> None:
         assert self.template is not None
@@ -142,7 +158,7 @@ class LocalRuntime:
                 filters=FilterCriteria([f["Pattern"] for f in filters if isinstance(f, dict) and "Pattern" in f]),
                 function_name=self.functions[function].name,
             )
-            self.triggers[name] = Trigger(config, self.functions[function].handler, aws.client("sqs"), self.on_event)
+            self.triggers[name] = Trigger(config, self.functions[function].handler, self.backend, self.on_event)
 
     def _build_schedules(self) -> None:
         assert self.template is not None
@@ -202,7 +218,7 @@ class LocalRuntime:
             self._threads.append(thread)
 
     def _schedule_loop(self) -> None:
-        sqs = aws.client("sqs")
+        sqs = self.backend
         clock = self.options.clock
         now = clock()
         for target in self.schedules:
@@ -223,20 +239,10 @@ class LocalRuntime:
 
     def queue_counts(self) -> dict[str, dict[str, int]]:
         """Visible / in flight / delayed per queue (by local name)."""
-        sqs = aws.client("sqs")
-        names = [
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ]
         counts = {}
         for logical, url in self.resources.queue_urls.items():
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-            counts[logical] = {
-                "visible": int(attributes.get(names[0], 0)),
-                "in_flight": int(attributes.get(names[1], 0)),
-                "delayed": int(attributes.get(names[2], 0)),
-            }
+            counted = self.backend.counts(url)
+            counts[logical] = {"visible": counted.visible, "in_flight": counted.in_flight, "delayed": counted.delayed}
         return counts
 
     def is_idle(self) -> bool:

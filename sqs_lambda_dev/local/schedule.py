@@ -15,7 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqs_lambda import envelope as wire
+from sqs_lambda import codec
+from sqs_lambda.sqs import SqsBackend
 
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -65,7 +66,7 @@ class ScheduledTarget:
     def body(self, now: dt.datetime) -> str:
         if self.input is not None:
             return self.input
-        return wire.dumps(
+        return codec.dumps(
             {
                 "version": "0",
                 "id": str(uuid.uuid4()),
@@ -79,10 +80,13 @@ class ScheduledTarget:
             }
         )
 
-    def fire(self, sqs: Any, now: dt.datetime) -> str:
-        arguments: dict[str, Any] = {"QueueUrl": self.queue_url, "MessageBody": self.body(now)}
-        if self.queue_url.endswith(".fifo"):
-            arguments["MessageGroupId"] = self.group_id or self.rule
-            arguments["MessageDeduplicationId"] = uuid.uuid4().hex
+    def fire(self, backend: SqsBackend, now: dt.datetime) -> str:
+        fifo = self.queue_url.endswith(".fifo")
+        message_id = backend.send(
+            self.queue_url,
+            self.body(now),
+            group_id=(self.group_id or self.rule) if fifo else None,
+            dedup_id=uuid.uuid4().hex if fifo else None,
+        )
         self.fired += 1
-        return str(sqs.send_message(**arguments)["MessageId"])
+        return message_id

@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqs_lambda import envelope as wire
+from sqs_lambda import codec
+from sqs_lambda.sqs import SqsBackend
 from sqs_lambda_dev.events import LambdaContext, lambda_record
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -44,7 +45,7 @@ def judge_response(response: Any, batch_ids: Sequence[str]) -> Verdict:
     if not isinstance(response, dict):
         return Verdict([], ids, True, f"the response is a {type(response).__name__}, not an object")
     try:
-        wire.dumps(response)
+        codec.dumps(response)
     except Exception:
         return Verdict([], ids, True, "the response is not JSON-serialisable")
     if "batchItemFailures" not in response:
@@ -79,7 +80,7 @@ class FilterCriteria:
     def __init__(self, patterns: Sequence[str | Mapping[str, Any]] = ()) -> None:
         from moto.events.models import EventPattern  # the EventBridge pattern engine moto ships
 
-        self._patterns = [EventPattern.load(p if isinstance(p, str) else wire.dumps(p)) for p in patterns]
+        self._patterns = [EventPattern.load(p if isinstance(p, str) else codec.dumps(p)) for p in patterns]
 
     def __bool__(self) -> bool:
         return bool(self._patterns)
@@ -92,7 +93,7 @@ class FilterCriteria:
             "messageAttributes": record.get("messageAttributes", {}),
         }
         try:
-            view["body"] = wire.loads(record.get("body", ""))
+            view["body"] = codec.loads(record.get("body", ""))
         except Exception:
             view["body"] = record.get("body", "")
         return any(pattern.matches_event(view) for pattern in self._patterns)  # type: ignore[arg-type]
@@ -138,12 +139,12 @@ class Trigger:
         self,
         config: TriggerConfig,
         handler: Handler,
-        sqs: Any,
+        backend: SqsBackend,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.config = config
         self.handler = handler
-        self.sqs = sqs
+        self.backend = backend
         self.stats = MappingStats()
         self.on_event = on_event or (lambda kind, data: None)
         self._lock = threading.Lock()
@@ -159,15 +160,9 @@ class Trigger:
         while len(messages) < config.batch_size:
             remaining = deadline - time.monotonic()
             wait = wait_seconds if first else max(0.0, min(remaining, 20.0))
-            response = self.sqs.receive_message(
-                QueueUrl=config.queue_url,
-                MaxNumberOfMessages=min(10, config.batch_size - len(messages)),
-                WaitTimeSeconds=int(wait),
-                AttributeNames=["All"],
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
+            got = self.backend.receive(
+                config.queue_url, max_messages=min(10, config.batch_size - len(messages)), wait_seconds=wait
             )
-            got = response.get("Messages", [])
             # A message whose visibility ran out during the window comes back: keep one copy, the newest
             # receipt (only a template below the 6 x timeout + window rule lets that happen).
             ids = {m["MessageId"]: i for i, m in enumerate(messages)}
@@ -253,19 +248,14 @@ class Trigger:
         return verdict
 
     def _delete(self, ids: Sequence[str], receipts: Mapping[str, str]) -> None:
-        entries = [{"Id": str(i), "ReceiptHandle": receipts[m]} for i, m in enumerate(ids)]
-        for start in range(0, len(entries), 10):
-            response = self.sqs.delete_message_batch(
-                QueueUrl=self.config.queue_url, Entries=entries[start : start + 10]
+        for failed in self.backend.delete(self.config.queue_url, [receipts[i] for i in ids]):
+            self.on_event(
+                "error",
+                {
+                    "mapping": self.config.name,
+                    "error": f"delete failed ({failed.get('Code')}): the record will be delivered again",
+                },
             )
-            for failure in response.get("Failed", []):
-                self.on_event(
-                    "error",
-                    {
-                        "mapping": self.config.name,
-                        "error": f"delete failed ({failure.get('Code')}): the record will be delivered again",
-                    },
-                )
 
     # -- the poller ---------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sqs_lambda import Reject, Router
+from sqs_lambda import Reject, Router, failure
 from sqs_lambda import envelope as wire
 from sqs_lambda_dev import ops
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
@@ -94,14 +94,14 @@ def test_peek_shows_the_failure_reason_and_redrive_moves_back(
     assert "moved 1 message(s)" in moved.stdout and "receive-send-delete" in moved.stdout
     assert sqs_local.total(sqs_queue.dlq_url) == 0
     back = sqs_local.receive(sqs_queue.url, wait=1)[0]
-    assert wire.read_failure(back.get("MessageAttributes", {})) == {}
+    assert failure.read_failure(back.get("MessageAttributes", {})) == {}
     assert back["MessageAttributes"]["job"]["StringValue"] == "poison"
 
 
 def test_redrive_finds_the_source_queue(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
     sqs_local.client.send_message(QueueUrl=sqs_queue.dlq_url, MessageBody="x")
-    assert ops.source_of(sqs_queue.dlq_url, [sqs_queue.dlq_url, sqs_queue.url]) == sqs_queue.url
-    result = ops.redrive(sqs_queue.dlq_url, sqs_queue.url, rate=50)
+    assert ops.source_of(sqs_local.backend, sqs_queue.dlq_url, [sqs_queue.dlq_url, sqs_queue.url]) == sqs_queue.url
+    result = ops.redrive(sqs_local.backend, sqs_queue.dlq_url, sqs_queue.url, rate=50)
     assert result.moved == 1 and sqs_local.total(sqs_queue.url) == 1
 
 
@@ -118,7 +118,7 @@ def test_redrive_in_place_runs_the_handler_and_keeps_failures(sqs_local: LocalSq
     for n in range(4):
         body, _ = wire.encode("fixed", {"n": n})
         sqs_local.client.send_message(QueueUrl=sqs_queue.dlq_url, MessageBody=body)
-    ok, failed = ops.redrive_in_place(sqs_queue.dlq_url, router.lambda_handler)
+    ok, failed = ops.redrive_in_place(sqs_local.backend, sqs_queue.dlq_url, router.lambda_handler)
     assert (ok, failed) == (3, 1) and sorted(ran) == [0, 1, 2, 3]
     assert sqs_local.total(sqs_queue.dlq_url) == 1
 
@@ -158,7 +158,7 @@ def test_a_redrive_ends_while_the_consumer_keeps_failing_the_messages(
     consumer = keep_consuming(sqs_local, router, sqs_queue, stop)
     try:
         started = time.monotonic()
-        result = ops.redrive(sqs_queue.dlq_url, sqs_queue.url, use_move_task=False)
+        result = ops.redrive(sqs_local.backend, sqs_queue.dlq_url, sqs_queue.url, use_move_task=False)
         assert time.monotonic() - started < 30
     finally:
         stop.set()
@@ -169,7 +169,7 @@ def test_a_redrive_ends_while_the_consumer_keeps_failing_the_messages(
     while sqs_local.total(sqs_queue.url) and time.monotonic() < deadline:
         sqs_local.deliver(router, sqs_queue, wait=0)
     assert sqs_local.total(sqs_queue.dlq_url) == 3  # failed again, each with its reason: nothing lost or doubled
-    reasons = [wire.read_failure(m["MessageAttributes"]) for m in sqs_local.receive(sqs_queue.dlq_url, wait=1)]
+    reasons = [failure.read_failure(m["MessageAttributes"]) for m in sqs_local.receive(sqs_queue.dlq_url, wait=1)]
     assert reasons and all(r["error_message"] == "still bad" for r in reasons)
 
 
@@ -187,7 +187,7 @@ def test_an_in_place_redrive_ends_while_new_failures_arrive(sqs_local: LocalSqs,
     feeder.start()
     try:
         started = time.monotonic()
-        ok, failed = ops.redrive_in_place(sqs_queue.dlq_url, router.lambda_handler)
+        ok, failed = ops.redrive_in_place(sqs_local.backend, sqs_queue.dlq_url, router.lambda_handler)
         assert time.monotonic() - started < 30
     finally:
         stop.set()
@@ -327,7 +327,9 @@ def test_other_terminals_reach_the_running_runtime(tmp_path: Path) -> None:
         typo = cli("send", "proces_file", "--kwargs", '{"file_id": "x"}', "--local", cwd=tmp_path, check=False)
         assert typo.returncode == 2 and "no job named 'proces_file' is registered" in typo.stderr
         assert "did you mean 'process_file'?" in typo.stderr and "--force" in typo.stderr
-        forced = cli("send", "proces_file", "--kwargs", "{}", "--force", "--local", cwd=tmp_path)
+        forced = cli(
+            "send", "proces_file", "--kwargs", "{}", "--queue", "JobsQueue", "--force", "--local", cwd=tmp_path
+        )
         assert len(forced.stdout.strip()) >= 32  # sent anyway: the consumer rejects it to the DLQ, with the reason
         assert cli("wait", "OrdersQueue", "--local", "--timeout", "30", cwd=tmp_path).returncode == 0
         status = cli("status", "--local", cwd=tmp_path).stdout

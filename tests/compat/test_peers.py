@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import Router
-from sqs_lambda import envelope as wire
+from sqs_lambda import Router, failure
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 
 def dlq_reasons(sqs_local: LocalSqs, queue: QueuePair) -> list[dict[str, str]]:
-    return [wire.read_failure(m.get("MessageAttributes", {})) for m in sqs_local.receive(queue.dlq_url, wait=1)]
+    return [failure.read_failure(m.get("MessageAttributes", {})) for m in sqs_local.receive(queue.dlq_url, wait=1)]
 
 
 def deliver_all(sqs_local: LocalSqs, router: Router, queue: QueuePair, seconds: float = 10) -> None:

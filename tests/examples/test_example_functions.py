@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import aws
+from sqs_lambda import aws, codec, failure
 from sqs_lambda import envelope as wire
 from sqs_lambda_testing import lambda_context, sqs_event
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
@@ -67,7 +67,7 @@ def test_api_records_the_file_and_enqueues_its_job(
     (message,) = sqs_local.receive(sqs_queue.url, wait=1)
     envelope = wire.decode(message["Body"])
     assert isinstance(envelope, wire.Envelope) and envelope.job == "process_file"
-    assert wire.loads(envelope.kwargs) == {"file_id": "f1"} and envelope.context == {"request_id": "r-1"}
+    assert codec.loads(envelope.kwargs) == {"file_id": "f1"} and envelope.context == {"request_id": "r-1"}
     assert api.lambda_handler({"body": "{"}, lambda_context())["statusCode"] == 400
     assert api.lambda_handler({"body": json.dumps({"file_id": 3})}, lambda_context())["statusCode"] == 400
 
@@ -91,7 +91,7 @@ def test_worker_processes_text_and_rejects_binary(
     assert (done["status"], done["lines_count"], done["file_size"]) == ("PROCESSED", "3", "13")
     assert status_of(app_env["FILES_TABLE"], "b.bin")["status"] == "FAILED"
     (dead,) = sqs_local.receive(sqs_queue.dlq_url, wait=1)
-    assert "not a text file" in wire.read_failure(dead["MessageAttributes"])["error_message"]
+    assert "not a text file" in failure.read_failure(dead["MessageAttributes"])["error_message"]
 
 
 def test_ordered_ledger_applies_in_sequence(sqs_local: LocalSqs, app_env: dict[str, str]) -> None:

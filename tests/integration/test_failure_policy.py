@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import Reject, Retry, Router, backoff
+from sqs_lambda import Reject, Retry, Router, backoff, codec, effects, failure
 from sqs_lambda import batch as batch_module
 from sqs_lambda import envelope as wire
 from sqs_lambda import producer as producer_module
@@ -40,12 +40,12 @@ def test_always_failing_job_backs_off_then_lands_in_dlq_with_reason(
     assert [c["Entries"][0]["VisibilityTimeout"] for c in visibility] == [0, 0, 0]
     assert all(len(c["Entries"]) == 1 for c in visibility)
     dead = sqs_local.receive(sqs_queue.dlq_url, wait=1)[0]
-    failure = wire.read_failure(dead["MessageAttributes"])
-    assert failure["error_type"] == "RuntimeError" and failure["error_message"] == "gateway down"
-    assert failure["attempts"] == "4" and failure["job"] == "charge"
-    assert failure["source_queue"] == sqs_queue.name and failure["failed_at"].endswith("Z")
+    reason = failure.read_failure(dead["MessageAttributes"])
+    assert reason["error_type"] == "RuntimeError" and reason["error_message"] == "gateway down"
+    assert reason["attempts"] == "4" and reason["job"] == "charge"
+    assert reason["source_queue"] == sqs_queue.name and reason["failed_at"].endswith("Z")
     decoded = wire.decode(dead["Body"])
-    assert isinstance(decoded, wire.Envelope) and wire.loads(decoded.kwargs) == {"order_id": "o-1"}
+    assert isinstance(decoded, wire.Envelope) and codec.loads(decoded.kwargs) == {"order_id": "o-1"}
     assert sqs_local.total(sqs_queue.url) == 0
 
 
@@ -79,7 +79,7 @@ def test_reject_and_unknown_job_go_to_the_dlq_on_the_first_attempt(sqs_local: Lo
     router.producer.send("no_such_job")
     deliver_until(sqs_local, router, sqs_queue, lambda: sqs_local.total(sqs_queue.dlq_url) == 2)
     reasons = {
-        wire.read_failure(m["MessageAttributes"])["error_type"] for m in sqs_local.receive(sqs_queue.dlq_url, wait=1)
+        failure.read_failure(m["MessageAttributes"])["error_type"] for m in sqs_local.receive(sqs_queue.dlq_url, wait=1)
     }
     assert reasons == {"Reject", "UnknownJobError"}
     assert sqs_local.total(sqs_queue.url) == 0
@@ -117,7 +117,7 @@ def test_long_delay_runs_once_after_hops(
     began = time.monotonic()
     # compressed time: one real second is 1,000 seconds, and a hop waits at most one real second
     monkeypatch.setattr(batch_module, "_now", lambda: start + dt.timedelta(seconds=(time.monotonic() - began) * 1000))
-    monkeypatch.setattr(batch_module, "MAX_HOP_DELAY", 1)
+    monkeypatch.setattr(effects, "MAX_HOP_DELAY", 1)
     monkeypatch.setattr(producer_module, "MAX_SQS_DELAY", 1)
     router = Router(queue_url=sqs_queue.url)
     ran: list[float] = []

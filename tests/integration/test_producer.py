@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import MessageTooLargeError, Router, context
+from sqs_lambda import MessageTooLargeError, Router, codec, context
 from sqs_lambda import envelope as wire
 from sqs_lambda.errors import ConfigurationError, SendError
 from sqs_lambda.producer import Producer
@@ -203,7 +203,7 @@ def test_queue_name_with_stage_prefix(sqs_local: LocalSqs) -> None:
     producer.send_raw({"hello": "world"})
     assert producer.queue_url == pair.url
     body = sqs_local.receive(pair.url, wait=1)[0]["Body"]
-    assert wire.loads(body) == {"hello": "world"}
+    assert codec.loads(body) == {"hello": "world"}
 
 
 def test_router_bound_by_environment(

@@ -37,7 +37,6 @@ def test_sqs_local_points_boto3_at_the_embedded_endpoint(sqs_local: LocalSqs) ->
 
 
 def test_redrive_uses_start_message_move_task_where_supported(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
-    from sqs_lambda import aws
     from sqs_lambda_dev import ops
 
     calls: list[dict[str, Any]] = []
@@ -48,11 +47,11 @@ def test_redrive_uses_start_message_move_task_where_supported(sqs_local: LocalSq
     def supported(**_: Any) -> Any:  # answer as AWS does (moto has no move tasks)
         return SimpleNamespace(status_code=200, headers={}), {"TaskHandle": "task-1"}
 
-    client = aws.client("sqs")
+    client = sqs_local.backend.client()
     client.meta.events.register("provide-client-params.sqs.StartMessageMoveTask", record)
     client.meta.events.register("before-call.sqs.StartMessageMoveTask", supported)
     try:
-        result = ops.redrive(sqs_queue.dlq_url, sqs_queue.url, rate=25)
+        result = ops.redrive(sqs_local.backend, sqs_queue.dlq_url, sqs_queue.url, rate=25)
     finally:
         client.meta.events.unregister("provide-client-params.sqs.StartMessageMoveTask", record)
         client.meta.events.unregister("before-call.sqs.StartMessageMoveTask", supported)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import EncodeError, JobArgumentError, MessageTooLargeError, Producer, Reject, Router, backoff
+from sqs_lambda import EncodeError, JobArgumentError, MessageTooLargeError, Producer, Reject, Router, backoff, failure
 from sqs_lambda import envelope as wire
 from sqs_lambda.errors import ConfigurationError, SendError
 from sqs_lambda_testing import sqs_event
@@ -38,7 +38,7 @@ class Scene:
 
     def reason(self) -> dict[str, str]:
         (message,) = self.sqs.receive(self.queue.dlq_url, wait=1)
-        return wire.read_failure(message["MessageAttributes"])
+        return failure.read_failure(message["MessageAttributes"])
 
     def expect_dlq(self, body: str, error_type: str, text: str, **kwargs: Any) -> None:
         verdict = self.consume(body, **kwargs)

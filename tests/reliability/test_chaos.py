@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import aws
+from sqs_lambda import aws, codec, failure
 from sqs_lambda import envelope as wire
 from sqs_lambda.producer import Producer
 from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
@@ -133,7 +133,7 @@ def drain(url: str) -> list[dict[str, Any]]:
             decoded = wire.decode(message["Body"])
             assert isinstance(decoded, wire.Envelope)
             found.append(
-                {"kwargs": wire.loads(decoded.kwargs), "failure": wire.read_failure(message["MessageAttributes"])}
+                {"kwargs": codec.loads(decoded.kwargs), "failure": failure.read_failure(message["MessageAttributes"])}
             )
         sqs.delete_message_batch(
             QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]

@@ -29,8 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sqs_lambda import Reject, Retry, Router, backoff
-from sqs_lambda import envelope as wire
+from sqs_lambda import Reject, Retry, Router, backoff, failure
 from sqs_lambda_testing import lambda_context, sqs_record
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
@@ -279,7 +278,7 @@ def test_every_record_is_run_reported_or_dead_lettered(
     assert len(reported) == len(set(reported)) and set(reported) <= {r["messageId"] for r in records}
     dead_letters = list(drain(sqs_local, queue.dlq_url))
     for message in dead_letters:
-        reason = wire.read_failure(message.get("MessageAttributes") or {})
+        reason = failure.read_failure(message.get("MessageAttributes") or {})
         assert reason.get("error_type") and reason.get("error_message"), message
     expected_in_dlq: Counter[str] = Counter()
     for record, token in zip(records, tokens, strict=True):

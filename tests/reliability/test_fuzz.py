@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from sqs_lambda import Reject, Retry, Router
 from sqs_lambda_dev.local.trigger import judge_response
-from sqs_lambda_testing import RecordingTransport, sqs_record
+from sqs_lambda_testing import InMemoryQueue, sqs_record
 
 router = Router(accept=["sqs_lambda", "sqs_workers", "celery", "django_eb_sqs"], time_margin_ms=0)
-router.transport = RecordingTransport()
+router.backend = InMemoryQueue()
 
 
 @router.job()

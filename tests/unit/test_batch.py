@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from sqs_lambda import Reject, Retry, Router, backoff
-from sqs_lambda_testing import RecordingTransport, lambda_context, sqs_event, sqs_record
+from sqs_lambda_testing import InMemoryQueue, lambda_context, sqs_event, sqs_record
 
 
 def failures(response: dict[str, Any]) -> list[str]:
@@ -21,26 +21,26 @@ def ids(event: dict[str, Any]) -> list[str]:
     return [record["messageId"] for record in event["Records"]]
 
 
-def make_router(**options: Any) -> tuple[Router, RecordingTransport]:
+def make_router(**options: Any) -> tuple[Router, InMemoryQueue]:
     router = Router(**options)
-    transport = RecordingTransport()
-    router.transport = transport
-    return router, transport
+    backend = InMemoryQueue()
+    router.backend = backend
+    return router, backend
 
 
 def test_sam_sample_event_without_routes_goes_to_the_dlq(sam_sqs_event: dict[str, Any]) -> None:
-    router, transport = make_router()
+    router, backend = make_router()
     assert router.lambda_handler(sam_sqs_event, None) == {"batchItemFailures": []}
-    assert transport.sends[0]["body"] == "Hello from SQS!"
-    assert transport.sends[0]["attributes"]["failure.error_type"]["StringValue"] == "NoRouteError"
+    assert backend.sends[0]["body"] == "Hello from SQS!"
+    assert backend.sends[0]["attributes"]["failure.error_type"]["StringValue"] == "NoRouteError"
 
 
 def test_sam_sample_event_with_a_text_route(sam_sqs_event: dict[str, Any]) -> None:
-    router, transport = make_router()
+    router, backend = make_router()
     seen: list[str] = []
     router.raw(text=True)(seen.append)
     assert router.lambda_handler(sam_sqs_event, None) == {"batchItemFailures": []}
-    assert seen == ["Hello from SQS!"] and transport.sends == []
+    assert seen == ["Hello from SQS!"] and backend.sends == []
 
 
 def test_scheduled_event_in_sqs_and_direct(sam_scheduled_event: dict[str, Any]) -> None:
@@ -72,7 +72,7 @@ def test_odd_events_never_crash(event: Any) -> None:
 
 
 def test_partial_failure_reports_only_failed_ids() -> None:
-    router, transport = make_router()
+    router, backend = make_router()
 
     @router.job()
     def work(n: int) -> None:
@@ -83,8 +83,8 @@ def test_partial_failure_reports_only_failed_ids() -> None:
     response = router.lambda_handler(event, None)
     assert failures(response) == [ids(event)[n] for n in (1, 3, 5)]
     # one ChangeMessageVisibilityBatch for the three failures, with the exponential default (1s, jittered)
-    assert len(transport.visibility) == 1 and len(transport.visibility[0][1]) == 3
-    assert all(seconds in (1,) for _, seconds in transport.visibility[0][1])
+    assert len(backend.visibility) == 1 and len(backend.visibility[0][1]) == 3
+    assert all(seconds in (1,) for _, seconds in backend.visibility[0][1])
 
 
 def test_every_record_failing_returns_every_id_by_default_or_raises_when_asked() -> None:
@@ -115,7 +115,7 @@ def test_fifo_stops_at_first_failure() -> None:
 
 
 def test_fifo_skip_group_on_error_keeps_other_groups_going() -> None:
-    router, transport = make_router(fifo_skip_group_on_error=True)
+    router, backend = make_router(fifo_skip_group_on_error=True)
     ran: list[tuple[str, int]] = []
 
     @router.job()
@@ -135,13 +135,13 @@ def test_fifo_skip_group_on_error_keeps_other_groups_going() -> None:
     assert failures(response) == [ids(event)[2], ids(event)[4]]
     assert ran == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("b", 2)]
     # the failed record and the later record of its group share one visibility: the group returns together
-    ((_, changes),) = transport.visibility
+    ((_, changes),) = backend.visibility
     assert [receipt for receipt, _ in changes] == [event["Records"][i]["receiptHandle"] for i in (2, 4)]
     assert changes[0][1] == changes[1][1]
 
 
 def test_time_cut_off_reports_unstarted_records_without_backoff() -> None:
-    router, transport = make_router(time_margin_ms=200)
+    router, backend = make_router(time_margin_ms=200)
     ran: list[int] = []
 
     @router.job()
@@ -153,11 +153,11 @@ def test_time_cut_off_reports_unstarted_records_without_backoff() -> None:
     response = router.lambda_handler(event, lambda_context(remaining_ms=500))
     assert 1 <= len(ran) < 10
     assert failures(response) == ids(event)[len(ran) :]
-    assert transport.visibility == [] and transport.sends == []
+    assert backend.visibility == [] and backend.sends == []
 
 
 def test_validation_failure_goes_to_the_dlq_naming_job_and_argument() -> None:
-    router, transport = make_router()
+    router, backend = make_router()
     router.job("charge")(lambda order_id: None)
 
     @router.job()
@@ -165,25 +165,25 @@ def test_validation_failure_goes_to_the_dlq_naming_job_and_argument() -> None:
 
     event = sqs_event(("typed", {"order_id": "abc"}))
     assert router.lambda_handler(event, None) == {"batchItemFailures": []}
-    reason = transport.sends[0]["attributes"]
+    reason = backend.sends[0]["attributes"]
     assert reason["failure.error_type"]["StringValue"] == "JobArgumentError"
     assert "job 'typed'" in reason["failure.error_message"]["StringValue"]
     assert "$.order_id" in reason["failure.error_message"]["StringValue"]
-    assert transport.sends[0]["body"] == event["Records"][0]["body"]
+    assert backend.sends[0]["body"] == event["Records"][0]["body"]
 
 
 def test_unknown_job_rejected_by_default_and_retried_when_configured() -> None:
-    router, transport = make_router()
+    router, backend = make_router()
     event = sqs_event(("ghost", {}))
     assert router.lambda_handler(event, None) == {"batchItemFailures": []}
-    assert transport.sends[0]["attributes"]["failure.error_type"]["StringValue"] == "UnknownJobError"
-    router, transport = make_router(unknown_job="retry")
+    assert backend.sends[0]["attributes"]["failure.error_type"]["StringValue"] == "UnknownJobError"
+    router, backend = make_router(unknown_job="retry")
     assert failures(router.lambda_handler(event, None)) == ids(event)
-    assert transport.sends == []
+    assert backend.sends == []
 
 
 def test_retry_sets_exact_delay_and_reject_goes_to_the_dlq() -> None:
-    router, transport = make_router()
+    router, backend = make_router()
 
     @router.job()
     def charge(order_id: str) -> None:
@@ -194,8 +194,8 @@ def test_retry_sets_exact_delay_and_reject_goes_to_the_dlq() -> None:
     event = sqs_event(("charge", {"order_id": "busy"}), ("charge", {"order_id": "bad"}))
     response = router.lambda_handler(event, None)
     assert failures(response) == [ids(event)[0]]
-    assert transport.visibility[0][1][0][1] == 60
-    attributes = transport.sends[0]["attributes"]
+    assert backend.visibility[0][1][0][1] == 60
+    attributes = backend.sends[0]["attributes"]
     assert attributes["failure.error_type"]["StringValue"] == "Reject"
     assert attributes["failure.error_message"]["StringValue"] == "order is invalid"
     assert attributes["failure.job"]["StringValue"] == "charge"
@@ -203,7 +203,7 @@ def test_retry_sets_exact_delay_and_reject_goes_to_the_dlq() -> None:
 
 
 def test_max_retries_sends_to_dlq_after_n_plus_one_attempts() -> None:
-    router, transport = make_router()
+    router, backend = make_router()
 
     @router.job(max_retries=2, backoff=backoff.constant(5))
     def flaky() -> None:
@@ -212,34 +212,34 @@ def test_max_retries_sends_to_dlq_after_n_plus_one_attempts() -> None:
     for attempt, expected_dlq in ((1, 0), (2, 0), (3, 1)):
         event = sqs_event(("flaky", {}), receive_count=attempt)
         response = router.lambda_handler(event, None)
-        assert len(transport.sends) == expected_dlq
+        assert len(backend.sends) == expected_dlq
         assert failures(response) == ([] if expected_dlq else ids(event))
-    assert transport.sends[0]["attributes"]["failure.attempts"]["StringValue"] == "3"
-    assert [changes[0][1] for _, changes in transport.visibility] == [5, 5]
+    assert backend.sends[0]["attributes"]["failure.attempts"]["StringValue"] == "3"
+    assert [changes[0][1] for _, changes in backend.visibility] == [5, 5]
 
 
 def test_dlq_send_failure_or_missing_dlq_keeps_the_record() -> None:
-    for transport in (RecordingTransport(fail_sends=True), RecordingTransport(dlq=False)):
+    for backend in (InMemoryQueue(fail_sends=True), InMemoryQueue(dlq=False)):
         router = Router()
-        router.transport = transport
+        router.backend = backend
         router.job("bad")(lambda: (_ for _ in ()).throw(Reject("never")))
         event = sqs_event(("bad", {}))
         assert failures(router.lambda_handler(event, None)) == ids(event)
-        assert transport.visibility == []  # no backoff: it returns after the queue's timeout
+        assert backend.visibility == []  # no backoff: it returns after the queue's timeout
 
 
 def test_fifo_dlq_copy_keeps_group_and_derives_dedup() -> None:
-    router, transport = make_router()
+    router, backend = make_router()
     router.job("bad")(lambda: (_ for _ in ()).throw(Reject("never")))
     event = sqs_event(("bad", {}), fifo=True, group_id="tenant-7")
     assert router.lambda_handler(event, None) == {"batchItemFailures": []}
-    sent = transport.sends[0]
+    sent = backend.sends[0]
     assert sent["group_id"] == "tenant-7"
     assert sent["dedup_id"] == f"dlq-{ids(event)[0]}-1"
 
 
 def test_long_delay_is_deferred_with_a_hop() -> None:
-    router, transport = make_router()
+    router, backend = make_router()
     ran: list[int] = []
     router.job("later")(lambda: ran.append(1))
     from sqs_lambda import envelope as wire
@@ -251,9 +251,9 @@ def test_long_delay_is_deferred_with_a_hop() -> None:
     event = sqs_event(body)
     assert router.lambda_handler(event, None) == {"batchItemFailures": []}
     assert ran == []
-    hop = wire.decode(transport.sends[0]["body"])
+    hop = wire.decode(backend.sends[0]["body"])
     assert isinstance(hop, wire.Envelope) and hop.id == envelope_id and hop.hops == 1
-    assert transport.sends[0]["delay"] == 900
+    assert backend.sends[0]["delay"] == 900
 
 
 def test_async_jobs_run_concurrently_with_a_bound() -> None:
@@ -321,7 +321,7 @@ def test_ten_thousand_records() -> None:
 
 @pytest.mark.parametrize("skip_group", [False, True])
 def test_fifo_reject_continues_and_retry_stops_in_both_modes(skip_group: bool) -> None:
-    router, transport = make_router(fifo_skip_group_on_error=skip_group)
+    router, backend = make_router(fifo_skip_group_on_error=skip_group)
     ran: list[int] = []
 
     @router.job()
@@ -336,6 +336,6 @@ def test_fifo_reject_continues_and_retry_stops_in_both_modes(skip_group: bool) -
     response = router.lambda_handler(event, None)
     assert ran == [0, 1, 2, 3]
     assert failures(response) == ids(event)[3:]
-    assert len(transport.sends) == 1 and transport.sends[0]["group_id"] == "g"
-    ((_, changes),) = transport.visibility
+    assert len(backend.sends) == 1 and backend.sends[0]["group_id"] == "g"
+    ((_, changes),) = backend.visibility
     assert [seconds for _, seconds in changes] == [7, 7]

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sqs_lambda import codec, failure
 from sqs_lambda import envelope as wire
 from sqs_lambda.errors import DecodeError, EncodeError, UnsupportedVersionError
 
@@ -33,7 +34,7 @@ def test_round_trip_keeps_job_kwargs_id_and_context() -> None:
     assert decoded.job == "process_file"
     assert decoded.id == envelope_id
     assert decoded.context == {"request_id": "abc"}
-    assert wire.loads(decoded.kwargs) == {"file_id": "42", "n": 3}
+    assert codec.loads(decoded.kwargs) == {"file_id": "42", "n": 3}
     assert decoded.sent_at and decoded.sent_at.endswith("Z")
 
 
@@ -51,7 +52,7 @@ def test_rich_types_are_encoded_as_documented() -> None:
             "point": Point(1, 2),
         },
     )
-    kwargs = wire.loads(wire.decode(body).kwargs)  # type: ignore[union-attr]
+    kwargs = codec.loads(wire.decode(body).kwargs)  # type: ignore[union-attr]
     assert kwargs == {
         "when": "2026-01-02T03:04:05Z",
         "day": "2026-01-02",
@@ -70,7 +71,7 @@ def test_pydantic_models_are_encoded() -> None:
         when: dt.date
 
     body, _ = wire.encode("j", {"order": Order(id=1, when=dt.date(2026, 1, 1))})
-    assert wire.loads(wire.decode(body).kwargs) == {"order": {"id": 1, "when": "2026-01-01"}}  # type: ignore[union-attr]
+    assert codec.loads(wire.decode(body).kwargs) == {"order": {"id": 1, "when": "2026-01-01"}}  # type: ignore[union-attr]
 
 
 def test_unencodable_argument_is_named() -> None:
@@ -112,13 +113,13 @@ def test_message_size_counts_body_and_attributes() -> None:
 def test_failure_attributes_fold_when_there_is_no_room() -> None:
     many = {f"a{i}": {"DataType": "String", "StringValue": "v"} for i in range(9)}
     reason = {"error_type": "E", "error_message": "boom"}
-    folded = wire.with_failure_attributes(many, reason)
+    folded = failure.with_failure_attributes(many, reason)
     assert len(folded) == 10 and "failure" in folded
-    assert wire.read_failure(folded) == reason
-    spread = wire.with_failure_attributes({}, reason)
+    assert failure.read_failure(folded) == reason
+    spread = failure.with_failure_attributes({}, reason)
     assert spread["failure.error_type"]["StringValue"] == "E"
-    assert wire.read_failure(spread) == reason
-    assert wire.strip_failure(spread) == {}
+    assert failure.read_failure(spread) == reason
+    assert failure.strip_failure(spread) == {}
 
 
 def test_rehop_keeps_id_and_counts_hops() -> None:
@@ -128,7 +129,7 @@ def test_rehop_keeps_id_and_counts_hops() -> None:
     again = wire.decode(wire.rehop(first))
     assert isinstance(again, wire.Envelope)
     assert (again.id, again.hops, again.not_before) == (envelope_id, 1, "2030-01-01T00:00:00Z")
-    assert wire.loads(again.kwargs) == {"a": 1}
+    assert codec.loads(again.kwargs) == {"a": 1}
 
 
 json_values = st.recursive(
@@ -143,7 +144,7 @@ def test_any_json_kwargs_round_trip(kwargs: dict[str, object]) -> None:
     body, _ = wire.encode("job", kwargs)
     decoded = wire.decode(body)
     assert isinstance(decoded, wire.Envelope)
-    assert wire.loads(decoded.kwargs) == kwargs
+    assert codec.loads(decoded.kwargs) == kwargs
 
 
 @given(body=st.text(max_size=200))
@@ -161,7 +162,7 @@ def test_a_send_encodes_the_arguments_once(monkeypatch: pytest.MonkeyPatch) -> N
     @router.job()
     def work(n: int, tags: list[str]) -> None: ...
 
-    real = wire._encoder
+    real = codec.encoder
     encoded: list[Any] = []
 
     class Counting:
@@ -169,7 +170,7 @@ def test_a_send_encodes_the_arguments_once(monkeypatch: pytest.MonkeyPatch) -> N
             encoded.append(value)
             return real.encode(value)
 
-    monkeypatch.setattr(wire, "_encoder", Counting())
+    monkeypatch.setattr(codec, "encoder", Counting())
     queue = InMemoryQueue()
     arguments = {"n": 1, "tags": ["a", "b"]}
     Producer(queue.url, backend=queue, router=router).send("work", **arguments)

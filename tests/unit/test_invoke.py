@@ -12,7 +12,7 @@ from sqs_lambda import Router, current_context
 from sqs_lambda import envelope as wire
 from sqs_lambda.invoke import invoke_now
 from sqs_lambda.router import Call
-from sqs_lambda_testing import RecordingTransport, lambda_context, sqs_event
+from sqs_lambda_testing import InMemoryQueue, lambda_context, sqs_event
 
 
 @pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
@@ -24,7 +24,7 @@ def test_an_async_job_runs_on_every_path(
     if observed:
         monkeypatch.setenv("SQS_LAMBDA_METRICS", "true")
     router = Router()
-    router.transport = RecordingTransport(fifo=fifo)
+    router.backend = InMemoryQueue(fifo=fifo)
     ran: list[tuple[int, Any]] = []
 
     @router.job()
@@ -57,7 +57,7 @@ def test_a_sync_function_that_returns_a_coroutine_is_awaited() -> None:
 
 def test_a_failing_async_job_on_fifo_is_reported_with_the_rest_of_the_batch() -> None:
     router = Router()
-    router.transport = RecordingTransport(fifo=True)
+    router.backend = InMemoryQueue(fifo=True)
 
     @router.job()
     async def flaky(n: int) -> None:

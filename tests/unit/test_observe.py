@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sqs_lambda import Reject, Retry, Router, observe
-from sqs_lambda_testing import RecordingTransport, sqs_event
+from sqs_lambda_testing import InMemoryQueue, sqs_event
 
 
 def emf_blobs(text: str) -> list[dict[str, Any]]:
@@ -19,7 +19,7 @@ def test_metrics_per_job_when_enabled(monkeypatch: pytest.MonkeyPatch, capsys: p
     monkeypatch.setenv("SQS_LAMBDA_METRICS", "true")
     monkeypatch.setenv("SQS_LAMBDA_METRICS_NAMESPACE", "files")
     router = Router()
-    router.transport = RecordingTransport()
+    router.backend = InMemoryQueue()
 
     @router.job()
     def work(n: int) -> None:
