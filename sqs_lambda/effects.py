@@ -8,13 +8,15 @@ so that nothing is lost.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import observe
 from . import records as rec
 from .failure import failure_reason, with_failure_attributes
 from .policy import Fate, Verdict
-from .sqs import SqsBackend
+
+if TYPE_CHECKING:
+    from .sqs import SqsBackend
 
 MAX_HOP_DELAY = 900
 

@@ -34,7 +34,7 @@ from .errors import DecodeError, EncodeError, JobArgumentError, UnsupportedVersi
 VERSION = 1
 MARKER = "sqs_lambda"
 JOB_ATTRIBUTE = "job"
-_EMPTY_KWARGS = msgspec.Raw(b"{}")
+EMPTY_KWARGS = msgspec.Raw(b"{}")
 
 
 class Envelope(msgspec.Struct, kw_only=True):
@@ -43,7 +43,7 @@ class Envelope(msgspec.Struct, kw_only=True):
     sqs_lambda: int
     job: str = ""
     id: str = ""
-    kwargs: msgspec.Raw = _EMPTY_KWARGS
+    kwargs: msgspec.Raw = EMPTY_KWARGS
     sent_at: str | None = None
     context: dict[str, Any] | None = None
     not_before: str | None = None

@@ -19,26 +19,58 @@ from .policy import JobPolicy
 from .schema import ArgumentSchema, build_schema
 
 if TYPE_CHECKING:
-    from .router import Router
+    from .producer import KnowsJobs, Producer
+
+QUEUE_URL_VARIABLE = "SQS_LAMBDA_QUEUE_URL"
+QUEUE_NAME_VARIABLE = "SQS_LAMBDA_QUEUE_NAME"
+
+
+class SenderSlot:
+    """Where a router's jobs go on ``.delay()``: the producer bound with ``Router.bind``, else one built
+    on first use from the router's queue settings or, in Lambda, the environment the template sets."""
+
+    __slots__ = ("_producer", "queue_name", "queue_url", "registry")
+
+    def __init__(self, registry: KnowsJobs, *, queue_url: str | None = None, queue_name: str | None = None) -> None:
+        self.registry = registry  # the producer validates arguments against these jobs
+        self.queue_url, self.queue_name = queue_url, queue_name
+        self._producer: Producer | None = None
+
+    def get(self) -> Producer:
+        if self._producer is None:
+            import os
+
+            from .errors import ConfigurationError
+            from .producer import Producer
+
+            url = self.queue_url or os.environ.get(QUEUE_URL_VARIABLE)
+            name = self.queue_name or os.environ.get(QUEUE_NAME_VARIABLE)
+            if not url and not name:
+                raise ConfigurationError(
+                    "this router is not bound to a queue: pass Router(queue_url=...) or set "
+                    f"{QUEUE_URL_VARIABLE} (the template sets it in Lambda)"
+                )
+            self._producer = Producer(queue_url=url, queue_name=None if url else name, router=self.registry)
+        return self._producer
+
+    def bind(self, producer: Producer | None) -> None:
+        self._producer = producer
 
 
 class Job:
     """A registered job. ``name`` is its wire name; ``function`` the handler."""
 
-    def __init__(self, name: str, function: Callable[..., Any], router: Router, policy: JobPolicy) -> None:
+    def __init__(self, name: str, function: Callable[..., Any], policy: JobPolicy, sender: SenderSlot) -> None:
         self.name = name
         self.function = function
-        self.router = router
         self.policy = policy
-        self._schema: ArgumentSchema | None = None
+        self.sender = sender
         functools.update_wrapper(self, function)
 
-    @property
+    @functools.cached_property
     def schema(self) -> ArgumentSchema:
-        """The argument schema, built on first use (keeps imports cheap)."""
-        if self._schema is None:
-            self._schema = build_schema(self.name, self.function)
-        return self._schema
+        """The argument schema, built on first use (keeps imports cheap), then a plain attribute."""
+        return build_schema(self.name, self.function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
@@ -79,7 +111,7 @@ class Job:
 
     def delay(self, **kwargs: Any) -> str:
         """Enqueue the job on the router's queue; returns the SQS MessageId."""
-        return self.router.producer.send(self.name, **kwargs)
+        return self.sender.get().send(self.name, **kwargs)
 
     def apply_async(
         self,
@@ -90,7 +122,7 @@ class Job:
         deduplication_id: str | None = None,
     ) -> str:
         """Enqueue with options (Celery's spelling): a delay in seconds and FIFO ids."""
-        return self.router.producer.send(
+        return self.sender.get().send(
             self.name, delay=delay, group_id=group_id, deduplication_id=deduplication_id, **dict(kwargs or {})
         )
 

@@ -185,8 +185,9 @@ def to_envelope(
     aliases: Mapping[str, str],
     known: Sequence[str],
     message_id: str | None,
-) -> wire.Envelope:
-    """Map a foreign job onto a registered job: alias the name, positional args by signature."""
+) -> tuple[wire.Envelope, dict[str, Any]]:
+    """Map a foreign job onto a registered job: alias the name, positional args by signature. Returns the
+    envelope (for context, deferral and hops) and the keyword arguments."""
     from .errors import JobArgumentError, Reject
 
     job = aliases.get(foreign.job, foreign.job)
@@ -212,11 +213,14 @@ def to_envelope(
     if clash:
         raise JobArgumentError(f"arguments given twice: {sorted(clash)}", message_id=message_id, job=job)
     kwargs.update(foreign.kwargs)
-    return wire.Envelope(
+    envelope = wire.Envelope(
         sqs_lambda=wire.VERSION,
         job=job,
         id=foreign.id,
-        kwargs=wire.encode_kwargs(job, kwargs),
+        # encoded only for a deferred task, whose next hop carries them; otherwise they are validated as
+        # the values they already are
+        kwargs=wire.encode_kwargs(job, kwargs) if foreign.not_before is not None else wire.EMPTY_KWARGS,
         context=foreign.context,
         not_before=foreign.not_before,
     )
+    return envelope, kwargs

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import codec
 from . import envelope as wire
@@ -33,7 +33,14 @@ from .sqs import QueueInfo, SqsBackend, default_backend
 
 if TYPE_CHECKING:
     from .jobs import Job
-    from .router import Router
+
+
+class KnowsJobs(Protocol):
+    """What the producer reads of a router (or its registry): the jobs, to validate arguments."""
+
+    @property
+    def jobs(self) -> Mapping[str, Job]: ...
+
 
 MAX_DELAY = 7 * 24 * 3600  # a week: long delays travel in 900 s hops, each re-sent by a consumer
 MAX_SQS_DELAY = 900
@@ -90,7 +97,7 @@ class Producer:
         *,
         queue_name: str | None = None,
         stage: str | None = None,
-        router: Router | None = None,
+        router: KnowsJobs | None = None,
         backend: SqsBackend | None = None,
         default_group_id: str | None = None,
         concurrency: int = 4,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -44,6 +44,14 @@ class ArgumentSchema:
         self.wants_context = wants_context
         self.accepts_extra = accepts_extra
         self.is_async = is_async
+
+    def convert(self, values: Mapping[str, Any]) -> Any:
+        """Validate arguments that arrived as JSON values (peers' formats), exactly as decoding their
+        JSON text would, without encoding them again first."""
+        if self.accepts_extra:
+            declared = msgspec.convert(values, self.struct, dec_hook=decode_hook)
+            return {**values, **{name: getattr(declared, name) for name in self.fields}}
+        return msgspec.convert(values, self.struct, dec_hook=decode_hook)
 
     def as_kwargs(self, values: Any) -> dict[str, Any]:
         """The decoded struct as keyword arguments for the handler."""

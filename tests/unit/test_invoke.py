@@ -10,8 +10,8 @@ import pytest
 
 from sqs_lambda import Router, current_context
 from sqs_lambda import envelope as wire
+from sqs_lambda.dispatch import Call
 from sqs_lambda.invoke import invoke_now
-from sqs_lambda.router import Call
 from sqs_lambda_testing import InMemoryQueue, lambda_context, sqs_event
 
 

@@ -1,0 +1,103 @@
+"""What a router knows how to run: jobs by name, and raw routes for bodies that are not envelopes.
+
+Registration only; nothing here decodes a message (:mod:`sqs_lambda.dispatch` does) or sends one (the
+jobs' :class:`~sqs_lambda.jobs.SenderSlot` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import backoff as _backoff
+from .errors import ConfigurationError
+from .jobs import Job, SenderSlot
+from .policy import JobPolicy
+
+
+class RawRoute:
+    """A handler for bodies that are not envelopes, with what it matches."""
+
+    __slots__ = ("detail_type", "handler", "is_async", "match", "name", "source", "text")
+
+    def __init__(
+        self,
+        handler: Callable[..., Any],
+        name: str,
+        source: str | None = None,
+        detail_type: str | None = None,
+        match: Callable[[Any], bool] | None = None,
+        text: bool = False,
+        is_async: bool = False,
+    ) -> None:
+        self.handler, self.name, self.source, self.detail_type = handler, name, source, detail_type
+        self.match, self.text, self.is_async = match, text, is_async
+
+    def matches(self, value: Any, is_json: bool) -> bool:
+        if not is_json and not self.text:
+            return False
+        if self.source is not None or self.detail_type is not None:
+            if not isinstance(value, dict):
+                return False
+            if self.source is not None and value.get("source") != self.source:
+                return False
+            if self.detail_type is not None and value.get("detail-type") != self.detail_type:
+                return False
+        return self.match is None or bool(self.match(value))
+
+
+class Registry:
+    """Jobs (each with its failure policy, the router's defaults filling the gaps) and raw routes."""
+
+    __slots__ = ("default_policy", "jobs", "raw_routes", "sender")
+
+    def __init__(self, default_policy: JobPolicy, sender: SenderSlot | None = None) -> None:
+        self.default_policy = default_policy
+        self.jobs: dict[str, Job] = {}
+        self.raw_routes: list[RawRoute] = []
+        self.sender = sender if sender is not None else SenderSlot(self)
+
+    def job(
+        self, name: str | None = None, *, max_retries: int | None = None, backoff: _backoff.BackoffPolicy | None = None
+    ) -> Callable[[Callable[..., Any]], Job]:
+        """Register a job handler under ``name`` (default: the function's name)."""
+
+        def register(function: Callable[..., Any]) -> Job:
+            job_name = name or function.__name__
+            if job_name in self.jobs:
+                raise ConfigurationError(f"job {job_name!r} is already registered")
+            defaults = self.default_policy
+            policy = JobPolicy(
+                max_retries=max_retries if max_retries is not None else defaults.max_retries,
+                backoff=backoff if backoff is not None else defaults.backoff,
+                unknown_job=defaults.unknown_job,
+            )
+            proxy = Job(job_name, function, policy, self.sender)
+            self.jobs[job_name] = proxy
+            return proxy
+
+        return register
+
+    def raw(
+        self,
+        *,
+        source: str | None = None,
+        detail_type: str | None = None,
+        match: Callable[[Any], bool] | None = None,
+        text: bool = False,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a handler for non-envelope bodies. Routes are tried in registration order.
+
+        ``source``/``detail_type`` match EventBridge events, ``match`` is a predicate on the parsed
+        body, and no criteria is a catch-all. ``text=True`` also accepts bodies that are not JSON.
+        """
+
+        def register(function: Callable[..., Any]) -> Callable[..., Any]:
+            import inspect
+
+            name = getattr(function, "__name__", "raw")
+            is_async = inspect.iscoroutinefunction(function)
+            self.raw_routes.append(RawRoute(function, name, source, detail_type, match, text, is_async))
+            return function
+
+        return register
