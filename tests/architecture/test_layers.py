@@ -22,25 +22,29 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNTIME, DEV, TESTKIT = "sqs_lambda", "sqs_lambda_dev", "sqs_lambda_testing"
 
 
-def imported_modules(package: str) -> dict[str, set[str]]:
-    """Every module a package's files import (absolute names; relative imports resolved)."""
-    found: dict[str, set[str]] = {}
-    for path in (ROOT / package).rglob("*.py"):
-        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-        names: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = module.split(".")[: -node.level] if path.name != "__init__.py" else module.split(".")
-                    if path.name == "__init__.py" and node.level > 1:
-                        base = module.split(".")[: -(node.level - 1)]
-                    names.add(".".join([*base, node.module] if node.module else base))
-                else:
-                    names.add(str(node.module))
-        found[module] = names
+def imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    """Every import in a file: (line, absolute module, names imported from it); relative ones resolved."""
+    package = list(path.relative_to(ROOT).parent.parts)
+    found: list[tuple[int, str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = str(node.module)
+            found.append((node.lineno, module, [alias.name for alias in node.names]))
     return found
+
+
+def imported_modules(package: str) -> dict[str, set[str]]:
+    """Every module a package's files import (absolute names)."""
+    return {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts): {module for _, module, _ in imports(path)}
+        for path in (ROOT / package).rglob("*.py")
+    }
 
 
 def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
@@ -133,3 +137,27 @@ def shutil_which(name: str) -> str | None:
     import shutil
 
     return shutil.which(name)
+
+
+def test_every_import_resolves_even_the_lazy_ones() -> None:
+    """Imports inside functions run only on some paths (errors, DLQ, peers): check they all resolve."""
+    import importlib
+    import importlib.util
+
+    unresolved = []
+    for package in (RUNTIME, DEV, TESTKIT):
+        for path in (ROOT / package).rglob("*.py"):
+            for line, module, names in imports(path):
+                if module.split(".")[0] not in (RUNTIME, DEV, TESTKIT):
+                    continue
+                where = f"{path.relative_to(ROOT)}:{line}"
+                if importlib.util.find_spec(module) is None:
+                    unresolved.append(f"{where}: {module}")
+                    continue
+                loaded = importlib.import_module(module)
+                unresolved += [
+                    f"{where}: {module}.{name}"
+                    for name in names
+                    if not hasattr(loaded, name) and importlib.util.find_spec(f"{module}.{name}") is None
+                ]
+    assert unresolved == []
