@@ -294,13 +294,13 @@ def redrive_in_place(
     succeeded = failed = 0
     sweep = DlqSweep(backend, dlq_url)
     for messages in sweep.batches():
-        verdict = trigger.deliver(messages)
-        if verdict is not None:
-            succeeded += len(verdict.succeeded)
-            failed += len(verdict.failed)
-            if verdict.failed:  # give them back to the DLQ at once: they are not retried in this run
+        judgement = trigger.deliver(messages)
+        if judgement is not None:
+            succeeded += len(judgement.succeeded)
+            failed += len(judgement.failed)
+            if judgement.failed:  # give them back to the DLQ at once: they are not retried in this run
                 receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
-                backend.change_visibility(dlq_url, [(receipts[i], 0) for i in verdict.failed if i in receipts])
+                backend.change_visibility(dlq_url, [(receipts[i], 0) for i in judgement.failed if i in receipts])
         if progress:
             progress(len(messages))
     sweep.finish()

@@ -18,6 +18,12 @@ from sqs_lambda.errors import ConfigurationError
 
 PLACEHOLDER_CODE = "s3://sqs-lambda-placeholder/code.zip"
 ACCOUNT = "123456789012"
+ATTRIBUTES = {  # the attributes resolved offline, per resource type
+    "AWS::SQS::Queue": ("Arn", "QueueName", "QueueUrl"),
+    "AWS::Events::Rule": ("Arn",),
+    "AWS::S3::Bucket": ("Arn",),
+    "AWS::DynamoDB::Table": ("Arn",),
+}
 
 
 @dataclass
@@ -30,6 +36,7 @@ class Template:
     parameters: dict[str, Any]
     code_uris: dict[str, str] = field(default_factory=dict)
     region: str = "us-east-1"
+    _known_cache: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -44,84 +51,83 @@ class Template:
     # -- values ------------------------------------------------------------------------------------
 
     def resolve(self, value: Any, names: dict[str, str] | None = None) -> Any:
-        """Resolve Ref/Sub/GetAtt/Join/If as far as can be done offline.
+        """Resolve intrinsic functions as far as can be done offline; unresolvable values come back None.
 
-        ``names`` maps logical ids to the physical values to use for a bare ``Ref`` (e.g. queue URLs).
-        Unresolvable values come back as None.
+        ``names`` maps logical ids to the physical values a bare ``Ref`` stands for here (e.g. local queue
+        URLs). ``Ref``, ``Fn::Sub`` and ``Fn::FindInMap`` go through aws-sam-translator's own resolver;
+        ``Fn::GetAtt`` (the attributes our tools need), ``Fn::Join``, ``Fn::If``, ``Fn::Select`` and
+        ``Fn::Split`` are finished here.
         """
-        if isinstance(value, dict) and len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == "Ref":
-                return self._ref(argument, names)
-            if key == "Fn::Sub":
-                return self._sub(argument, names)
-            if key == "Fn::GetAtt":
-                resource, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-                return self.attribute(resource, attribute, names)
-            if key == "Fn::Join":
-                parts = [self.resolve(p, names) for p in argument[1]]
-                return None if any(p is None for p in parts) else str(argument[0]).join(map(str, parts))
-            if key == "Fn::If":
-                condition, yes, no = argument
-                return self.resolve(yes if self.condition(condition) else no, names)
-            if key == "Fn::Select":
-                index, items = argument
-                items = self.resolve(items, names)
-                return items[int(index)] if isinstance(items, list) else None
-            if key == "Fn::Split":
-                text = self.resolve(argument[1], names)
-                return text.split(argument[0]) if isinstance(text, str) else None
-            if key.startswith("Fn::"):
-                return None
-        if isinstance(value, list):
-            return [self.resolve(v, names) for v in value]
-        if isinstance(value, dict):
-            return {k: self.resolve(v, names) for k, v in value.items()}
-        return value
 
-    def _pseudo(self, name: str) -> str | None:
+        return self._resolve(value, self._known(names), names)
+
+    def _resolve(self, value: Any, known: dict[str, Any], names: dict[str, str] | None) -> Any:
+        from samtranslator.intrinsics.actions import FindInMapAction
+        from samtranslator.intrinsics.resolver import IntrinsicsResolver
+
+        resolved = IntrinsicsResolver(known).resolve_parameter_refs(copy.deepcopy(value))
+        mappings = IntrinsicsResolver(self.cfn.get("Mappings") or {}, {"Fn::FindInMap": FindInMapAction()})
+        return self._finish(mappings.resolve_parameter_refs(resolved), names)
+
+    def _base(self) -> dict[str, Any]:
+        """Parameters and pseudo parameters: enough for names (a queue's name is a ``!Sub`` of the stage)."""
         return {
             "AWS::Region": self.region,
             "AWS::AccountId": ACCOUNT,
             "AWS::Partition": "aws",
             "AWS::StackName": f"sqs-lambda-{self.parameters.get('Stage', 'local')}",
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": None,
-        }.get(name)
+            **self.parameters,
+        }
 
-    def _ref(self, name: str, names: dict[str, str] | None) -> Any:
-        if name in self.parameters:
-            return self.parameters[name]
-        if name.startswith("AWS::"):
-            return self._pseudo(name)
-        if names and name in names:
-            return names[name]
-        resource = self.resources.get(name)
-        if resource is None:
-            return None
-        return self.physical_name(name)
+    def _known(self, names: dict[str, str] | None) -> dict[str, Any]:
+        """What a ``Ref`` or ``${...}`` can stand for: parameters, pseudo parameters, resources and their
+        attributes (``Queue.Arn``); built once per ``names``."""
+        key = tuple(sorted((names or {}).items()))
+        cached = self._known_cache.get(key)
+        if cached is not None:
+            return cached
+        known = self._base()
+        for logical in self.resources:
+            value = (names or {}).get(logical) or self.physical_name(logical)
+            if value is not None:
+                known[logical] = value
+            for attribute in ATTRIBUTES.get(self.resources[logical].get("Type", ""), ()):
+                resolved = self.attribute(logical, attribute, names)
+                if resolved is not None:
+                    known[f"{logical}.{attribute}"] = resolved
+        known.update(self.parameters)
+        self._known_cache[key] = known
+        return known
 
-    def _sub(self, argument: Any, names: dict[str, str] | None) -> str | None:
-        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
-        import re
-
-        def replace(match: re.Match[str]) -> str:
-            token = match.group(1)
-            if token in variables:
-                value = self.resolve(variables[token], names)
-            elif "." in token:
-                resource, attribute = token.split(".", 1)
-                value = self.attribute(resource, attribute, names)
-            else:
-                value = self._ref(token, names)
-            if value is None:
-                raise LookupError(token)
-            return str(value)
-
-        try:
-            return re.sub(r"\$\{([^!}][^}]*)\}", replace, text)
-        except LookupError:
-            return None
+    def _finish(self, value: Any, names: dict[str, str] | None) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Fn::Sub":
+                return _substituted(argument)
+            if key == "Fn::GetAtt":
+                resource, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self.attribute(resource, attribute, names)
+            if key == "Fn::Join":
+                parts = [self._finish(p, names) for p in argument[1]]
+                return None if any(p is None for p in parts) else str(argument[0]).join(map(str, parts))
+            if key == "Fn::If":
+                condition, yes, no = argument
+                return self._finish(yes if self.condition(condition) else no, names)
+            if key == "Fn::Select":
+                index, items = argument
+                items = self._finish(items, names)
+                return items[int(index)] if isinstance(items, list) else None
+            if key == "Fn::Split":
+                text = self._finish(argument[1], names)
+                return text.split(argument[0]) if isinstance(text, str) else None
+            if key == "Ref" or key.startswith("Fn::"):
+                return None  # AWS::NoValue, an unknown name, or a function that needs AWS
+        if isinstance(value, list):
+            return [self._finish(v, names) for v in value]
+        if isinstance(value, dict):
+            return {k: self._finish(v, names) for k, v in value.items()}
+        return value
 
     def condition(self, name: str) -> bool:
         spec = self.cfn.get("Conditions", {}).get(name)
@@ -155,7 +161,7 @@ class Template:
             "AWS::Events::Rule": "Name",
         }.get(resource.get("Type", ""))
         if key and key in properties:
-            value = self.resolve(properties[key])
+            value = self._resolve(properties[key], self._base(), None)
             return str(value) if value is not None else None
         return None
 
@@ -273,3 +279,19 @@ def translate(sam: dict[str, Any], parameters: dict[str, Any], region: str = "us
     except InvalidDocumentException as error:
         causes = "; ".join(str(cause) for cause in error.causes)
         raise ConfigurationError(f"SAM cannot translate this template: {causes}") from None
+
+
+def _substituted(argument: Any) -> str | None:
+    """What is left of an ``Fn::Sub`` after the resolver: its text, if every ``${...}`` was replaced."""
+    import re
+
+    text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+    if not isinstance(text, str) or not isinstance(variables, dict):
+        return None
+    for name, variable in variables.items():
+        if not isinstance(variable, str | int | float):
+            return None
+        text = text.replace("${" + name + "}", str(variable))
+    if re.search(r"\$\{[^!]", text):
+        return None
+    return text.replace("${!", "${")

@@ -93,7 +93,7 @@ class LocalSqs:
     ) -> Any:
         """Receive one batch and run it through ``router.lambda_handler`` as Lambda's trigger would.
 
-        Returns the trigger's verdict (None when the queue had nothing)."""
+        Returns the trigger's judgement (None when the queue had nothing)."""
         from sqs_lambda_dev.local.trigger import Trigger, TriggerConfig
 
         config = TriggerConfig(

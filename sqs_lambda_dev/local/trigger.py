@@ -28,7 +28,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 
 @dataclass
-class Verdict:
+class Judgement:
     """How Lambda would read a response: which ids to delete, and why a batch failed whole."""
 
     succeeded: list[str]
@@ -37,17 +37,17 @@ class Verdict:
     problem: str = ""
 
 
-def judge_response(response: Any, batch_ids: Sequence[str]) -> Verdict:
+def judge_response(response: Any, batch_ids: Sequence[str]) -> Judgement:
     """Apply Lambda's partial-batch-response rules to ``response`` for a batch of ``batch_ids``."""
     ids = list(batch_ids)
     if response is None:
-        return Verdict(ids, [])
+        return Judgement(ids, [])
     if not isinstance(response, dict):
-        return Verdict([], ids, True, f"the response is a {type(response).__name__}, not an object")
+        return Judgement([], ids, True, f"the response is a {type(response).__name__}, not an object")
     try:
         codec.dumps(response)
     except Exception:
-        return Verdict([], ids, True, "the response is not JSON-serialisable")
+        return Judgement([], ids, True, "the response is not JSON-serialisable")
     if "batchItemFailures" not in response:
         problem = ""
         if "statusCode" in response:
@@ -55,23 +55,23 @@ def judge_response(response: Any, batch_ids: Sequence[str]) -> Verdict:
                 "the response looks like an HTTP response ({statusCode, body}): Lambda ignores it "
                 "and deletes every record"
             )
-        return Verdict(ids, [], False, problem)
+        return Judgement(ids, [], False, problem)
     failures = response["batchItemFailures"]
     if failures is None or failures == []:
-        return Verdict(ids, [])
+        return Judgement(ids, [])
     if not isinstance(failures, list):
-        return Verdict([], ids, True, "batchItemFailures is not a list")
+        return Judgement([], ids, True, "batchItemFailures is not a list")
     failed: list[str] = []
     known = set(ids)
     for item in failures:
         identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
         if not isinstance(identifier, str) or not identifier:
-            return Verdict([], ids, True, f"invalid batchItemFailures entry {item!r}")
+            return Judgement([], ids, True, f"invalid batchItemFailures entry {item!r}")
         if identifier not in known:
-            return Verdict([], ids, True, f"itemIdentifier {identifier!r} is not in the batch")
+            return Judgement([], ids, True, f"itemIdentifier {identifier!r} is not in the batch")
         failed.append(identifier)
     failed_set = set(failed)
-    return Verdict([i for i in ids if i not in failed_set], [i for i in ids if i in failed_set])
+    return Judgement([i for i in ids if i not in failed_set], [i for i in ids if i in failed_set])
 
 
 class FilterCriteria:
@@ -178,8 +178,8 @@ class Trigger:
                 break
         return messages
 
-    def deliver(self, messages: list[dict[str, Any]]) -> Verdict | None:
-        """Filter, invoke and apply the response for one received batch. Returns the verdict (None if
+    def deliver(self, messages: list[dict[str, Any]]) -> Judgement | None:
+        """Filter, invoke and apply the response for one received batch. Returns the judgement (None if
         every record was filtered out)."""
         records = [lambda_record(m, arn=self.config.queue_arn) for m in messages]
         receipts = {r["messageId"]: r["receiptHandle"] for r in records}
@@ -194,12 +194,12 @@ class Trigger:
             records = kept
         if not records:
             return None
-        verdict = self.invoke(records)
-        if verdict.succeeded:
-            self._delete(verdict.succeeded, receipts)
-        return verdict
+        judgement = self.invoke(records)
+        if judgement.succeeded:
+            self._delete(judgement.succeeded, receipts)
+        return judgement
 
-    def invoke(self, records: list[dict[str, Any]]) -> Verdict:
+    def invoke(self, records: list[dict[str, Any]]) -> Judgement:
         """Invoke the handler with a timeout, as Lambda does, and judge the response."""
         ids = [r["messageId"] for r in records]
         context = LambdaContext(
@@ -219,19 +219,19 @@ class Trigger:
         worker.join(self.config.timeout_seconds)
         elapsed_ms = (time.perf_counter() - started) * 1000
         if worker.is_alive():
-            verdict = Verdict([], ids, True, f"the function timed out after {self.config.timeout_seconds:g}s")
+            judgement = Judgement([], ids, True, f"the function timed out after {self.config.timeout_seconds:g}s")
         elif "error" in outcome:
             error = outcome["error"]
-            verdict = Verdict([], ids, True, f"the function raised {type(error).__name__}: {error}")
+            judgement = Judgement([], ids, True, f"the function raised {type(error).__name__}: {error}")
         else:
-            verdict = judge_response(outcome.get("response"), ids)
+            judgement = judge_response(outcome.get("response"), ids)
         with self._lock:
             stats = self.stats
             stats.invocations += 1
             stats.records += len(ids)
-            stats.succeeded += len(verdict.succeeded)
-            stats.failed += len(verdict.failed)
-            stats.whole_batch_failures += int(verdict.whole_batch_failed)
+            stats.succeeded += len(judgement.succeeded)
+            stats.failed += len(judgement.failed)
+            stats.whole_batch_failures += int(judgement.whole_batch_failed)
             stats.durations_ms.append(elapsed_ms)
         self.on_event(
             "invoke",
@@ -239,13 +239,13 @@ class Trigger:
                 "mapping": self.config.name,
                 "function": self.config.function_name,
                 "records": len(ids),
-                "succeeded": len(verdict.succeeded),
-                "failed": len(verdict.failed),
+                "succeeded": len(judgement.succeeded),
+                "failed": len(judgement.failed),
                 "duration_ms": round(elapsed_ms, 2),
-                "problem": verdict.problem,
+                "problem": judgement.problem,
             },
         )
-        return verdict
+        return judgement
 
     def _delete(self, ids: Sequence[str], receipts: Mapping[str, str]) -> None:
         for failed in self.backend.delete(self.config.queue_url, [receipts[i] for i in ids]):
