@@ -1,7 +1,9 @@
 """Reading Lambda's SQS records (the event shape, not the body: bodies belong to :mod:`envelope`).
 
-Plain functions over the record dict: the batch handler is on the per-record hot path, and a wrapper
-object per record costs more than the lookups themselves.
+Plain functions over the record dict, written to never raise: a malformed event (a record that is not
+an object, a missing ``messageId``, attributes of the wrong type) must still get a response, and
+Powertools' ``SQSRecord`` accessors assume a well-formed record (they raise ``KeyError``). They are also
+on the per-record hot path, where a wrapper object per record costs more than the lookups themselves.
 """
 
 from __future__ import annotations
@@ -47,10 +49,6 @@ def source_arn(record: Record) -> str:
 
 def is_fifo_arn(arn: str) -> bool:
     return arn.endswith(".fifo")
-
-
-def queue_name(arn: str) -> str:
-    return arn.rsplit(":", 1)[-1]
 
 
 def send_attributes(record: Record) -> dict[str, dict[str, Any]]:

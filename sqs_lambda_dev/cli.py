@@ -63,7 +63,7 @@ def local(
     parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
 ) -> None:
     """Run the template here: an embedded SQS endpoint, its queues, functions, triggers and schedules."""
-    from sqs_lambda_dev.local import demo as demo_module
+    from sqs_lambda_dev.local.demo import load_demo
     from sqs_lambda_dev.local.display import Display
     from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
 
@@ -89,20 +89,14 @@ def local(
     signal.signal(signal.SIGTERM, on_signal)
     idle = True
     sent: dict[str, Any] = {}
+    demo_script: Any = None
     try:
         runtime.start()
         if demo:
-            missing = demo_module.missing(runtime)
-            if missing:
-                raise typer.BadParameter(f"--demo needs the example template (missing: {', '.join(missing)})")
-            sent = demo_module.enqueue(runtime)
-            display.event(
-                "info",
-                {
-                    "message": f"demo: enqueued {len(sent['jobs'])} files and "
-                    f"{sum(map(len, sent['orders'].values()))} order events"
-                },
-            )
+            assert runtime.template is not None
+            demo_script = load_demo(runtime.template)
+            sent = demo_script.enqueue(runtime)
+            display.event("info", {"message": str(sent.get("message", "demo: work enqueued"))})
         runtime.run_background()
         display.start_live(runtime)
         if until_idle:
@@ -113,7 +107,7 @@ def local(
             runtime._stop.wait()
     finally:
         display.stop_live()
-        extra = demo_module.outcome(runtime) if demo and runtime.template is not None and sent else None
+        extra = demo_script.outcome(runtime) if demo_script is not None and sent else None
         if runtime.template is not None:
             display.summary(runtime, extra)
         runtime.stop()

@@ -1,95 +1,38 @@
-"""``sqs-lambda local --demo``: the example application's sample work, and what became of it.
+"""``sqs-lambda local --demo``: find and load the application's demo script.
 
-It uploads text files (processed), a binary file (rejected to the DLQ with its reason), and a file
-left stuck in PENDING that only the scheduled sweep re-enqueues; it sends a FIFO sequence per tenant.
-Everything is enqueued through the producer client, as an application would.
+The template names it in its Metadata (``SqsLambda: {Demo: path/to/demo.py}``, relative to the template),
+so the library knows nothing of any application. The script defines ``enqueue(runtime)`` (returns what it
+sent, with a one-line ``message``) and ``outcome(runtime)`` (what became of it, for the summary).
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
+import importlib.util
+from pathlib import Path
+from types import ModuleType
 
-from sqs_lambda import envelope as wire
-from sqs_lambda import failure
-from sqs_lambda.producer import Producer
-from sqs_lambda_dev.local.runtime import LocalRuntime
+from sqs_lambda.errors import ConfigurationError
+from sqs_lambda_dev.template import Template
 
-REQUIRED = ("JobsQueue", "OrdersQueue", "FilesBucket", "FilesTable")
-FILES = {
-    "report.txt": b"quarterly report\nrevenue up\ncosts down\n",
-    "notes.md": b"# notes\n\n- ship the demo\n- write the docs\n",
-    "data.csv": b"id,value\n1,10\n2,20\n3,30\n",
-    "photo.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary",
-}
-STUCK_FILE = "forgotten.txt"
-ORDERS = {"acme": ["created", "paid", "shipped", "delivered"], "globex": ["created", "cancelled"]}
+METADATA_KEY = "SqsLambda"
 
 
-def missing(runtime: LocalRuntime) -> list[str]:
-    known = {**runtime.resources.queue_urls, **runtime.resources.buckets, **runtime.resources.tables}
-    return [name for name in REQUIRED if name not in known]
-
-
-def enqueue(runtime: LocalRuntime) -> dict[str, Any]:
-    """Upload and enqueue the sample work; returns what was sent."""
-    resources = runtime.resources
-    s3, dynamodb = runtime.client("s3"), runtime.client("dynamodb")
-    bucket, table = resources.buckets["FilesBucket"], resources.tables["FilesTable"]
-    now = int(time.time())
-    for name, data in {**FILES, STUCK_FILE: b"found by the sweep\n"}.items():
-        s3.put_object(Bucket=bucket, Key=f"uploads/{name}", Body=data)
-        updated = now - 3600 if name == STUCK_FILE else now  # stuck for an hour: the sweep's business
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                "file_id": {"S": name},
-                "s3_key": {"S": f"uploads/{name}"},
-                "status": {"S": "PENDING"},
-                "updated_at": {"N": str(updated)},
-            },
+def load_demo(template: Template) -> ModuleType:
+    """The demo script the template names, imported; ConfigurationError when it names none."""
+    settings = (template.sam.get("Metadata") or {}).get(METADATA_KEY) or {}
+    name = settings.get("Demo") if isinstance(settings, dict) else None
+    if not name:
+        raise ConfigurationError(
+            f"{template.path}: --demo needs a demo script named in the template's Metadata "
+            f"({METADATA_KEY}: {{Demo: path/to/demo.py}})"
         )
-    jobs = Producer(resources.queue_urls["JobsQueue"], backend=runtime.backend)
-    job_ids = jobs.send_many([("process_file", {"file_id": name}) for name in FILES])
-    orders = Producer(resources.queue_urls["OrdersQueue"], backend=runtime.backend)
-    for tenant, actions in ORDERS.items():
-        for sequence, action in enumerate(actions, start=1):
-            orders.send("apply_order_event", tenant=tenant, sequence=sequence, action=action, group_id=tenant)
-    return {"files": list(FILES), "stuck": STUCK_FILE, "jobs": job_ids, "orders": ORDERS}
-
-
-def outcome(runtime: LocalRuntime) -> dict[str, Any]:
-    """What happened: file statuses, tenant ledgers, and each DLQ's messages with their reasons."""
-    resources = runtime.resources
-    dynamodb = runtime.client("dynamodb")
-    items = dynamodb.scan(TableName=resources.tables["FilesTable"])["Items"]
-    files, ledgers = {}, {}
-    for item in items:
-        plain = {k: next(iter(v.values())) for k, v in item.items()}
-        if plain["file_id"].startswith("tenant#"):
-            ledgers[plain["file_id"][7:]] = [a.get("S") for a in item.get("actions", {}).get("L", [])]
-        else:
-            files[plain["file_id"]] = {
-                k: plain.get(k) for k in ("status", "lines_count", "file_size", "reason") if plain.get(k) is not None
-            }
-    return {"files": files, "ledgers": ledgers, "dead_letters": dead_letters(runtime)}
-
-
-def dead_letters(runtime: LocalRuntime) -> dict[str, list[dict[str, Any]]]:
-    """Each DLQ's messages (made visible again at once) with their decoded job and failure reason."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for logical in runtime.resources.dlqs:
-        url = runtime.resources.queue_urls[logical]
-        messages = runtime.backend.receive(url, max_messages=10, visibility_timeout=0)
-        entries = []
-        for message in messages:
-            decoded = wire.decode(message["Body"]) if message["Body"] else None
-            entries.append(
-                {
-                    "job": decoded.job if isinstance(decoded, wire.Envelope) else "(raw)",
-                    "failure": failure.read_failure(message.get("MessageAttributes") or {}),
-                }
-            )
-        if entries:
-            found[runtime.resources.queue_name(logical)] = entries
-    return found
+    path = (Path(template.path).parent / str(name)).resolve()
+    spec = importlib.util.spec_from_file_location("sqs_lambda_demo", path)
+    if spec is None or spec.loader is None or not path.exists():
+        raise ConfigurationError(f"{template.path}: the demo script {path} does not exist")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for required in ("enqueue", "outcome"):
+        if not callable(getattr(module, required, None)):
+            raise ConfigurationError(f"{path}: a demo script defines enqueue(runtime) and outcome(runtime)")
+    return module
