@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import msgspec
 
@@ -102,44 +102,31 @@ def encode_kwargs(job: str, kwargs: Mapping[str, Any]) -> msgspec.Raw:
         raise
 
 
-def encode(
-    job: str,
-    kwargs: Mapping[str, Any] | msgspec.Raw,
-    *,
-    envelope_id: str | None = None,
-    context: Mapping[str, Any] | None = None,
-    not_before: _dt.datetime | str | None = None,
-    hops: int = 0,
-    sent_at: _dt.datetime | str | None = None,
-    sign: Any = None,
-) -> tuple[str, str]:
-    """Return ``(body, envelope_id)`` for one job. ``sign`` maps the unsigned body bytes to a signature."""
-    body, envelope_id = encode_bytes(
-        job,
-        kwargs,
-        envelope_id=envelope_id,
-        context=context,
-        not_before=not_before,
-        hops=hops,
-        sent_at=sent_at,
-        sign=sign,
-    )
+class EnvelopeFields(TypedDict, total=False):
+    """The optional fields of an envelope being written (see the README's wire format)."""
+
+    envelope_id: str | None
+    context: Mapping[str, Any] | None
+    not_before: _dt.datetime | str | None
+    hops: int
+    sent_at: _dt.datetime | str | None
+    sign: Any  # maps the unsigned canonical bytes to a signature
+
+
+def encode(job: str, kwargs: Mapping[str, Any] | msgspec.Raw, **fields: Unpack[EnvelopeFields]) -> tuple[str, str]:
+    """Return ``(body, envelope_id)`` for one job."""
+    body, envelope_id = encode_bytes(job, kwargs, **fields)
     return body.decode(), envelope_id
 
 
 def encode_bytes(
-    job: str,
-    kwargs: Mapping[str, Any] | msgspec.Raw,
-    *,
-    envelope_id: str | None = None,
-    context: Mapping[str, Any] | None = None,
-    not_before: _dt.datetime | str | None = None,
-    hops: int = 0,
-    sent_at: _dt.datetime | str | None = None,
-    sign: Any = None,
+    job: str, kwargs: Mapping[str, Any] | msgspec.Raw, **options: Unpack[EnvelopeFields]
 ) -> tuple[bytes, str]:
     """:func:`encode`, with the body as the bytes SQS counts. ``kwargs`` already encoded (a ``msgspec.Raw``
     from :func:`encode_kwargs`) are embedded as they are, never encoded again."""
+    envelope_id = options.get("envelope_id")
+    context, not_before = options.get("context"), options.get("not_before")
+    hops, sent_at, sign = options.get("hops", 0), options.get("sent_at"), options.get("sign")
     raw_kwargs = kwargs if isinstance(kwargs, msgspec.Raw) else encode_kwargs(job, kwargs)
     envelope_id = envelope_id or new_envelope_id()
     now = sent_at if sent_at is not None else _dt.datetime.now(_dt.UTC)

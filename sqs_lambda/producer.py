@@ -23,16 +23,24 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from . import codec
 from . import envelope as wire
 from .context import current_context
 from .errors import ConfigurationError, MessageTooLargeError, SendError
-from .sqs import QueueInfo, SqsBackend, default_backend
+from .sqs import Attributes, QueueInfo, SqsBackend, default_backend
 
 if TYPE_CHECKING:
     from .jobs import Job
+
+
+class MessageOptions(TypedDict, total=False):
+    """A message's options: a delay in seconds (over 900: hops), and the FIFO group and deduplication ids."""
+
+    delay: float | None
+    group_id: str | None
+    deduplication_id: str | None
 
 
 class KnowsJobs(Protocol):
@@ -149,31 +157,15 @@ class Producer:
         """
         return self.enqueue(job, kwargs, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
 
-    def enqueue(
-        self,
-        job: str,
-        kwargs: Mapping[str, Any],
-        *,
-        delay: float | None = None,
-        group_id: str | None = None,
-        deduplication_id: str | None = None,
-    ) -> str:
-        message = self.build(job, kwargs, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
-        return self._submit(message)
+    def enqueue(self, job: str, kwargs: Mapping[str, Any], **options: Unpack[MessageOptions]) -> str:
+        """Send one job given its arguments as a mapping; returns its MessageId."""
+        return self._submit(self.build(job, kwargs, **options))
 
-    def send_raw(
-        self,
-        body: Any,
-        *,
-        delay: float | None = None,
-        group_id: str | None = None,
-        deduplication_id: str | None = None,
-        attributes: Mapping[str, Mapping[str, Any]] | None = None,
-    ) -> str:
+    def send_raw(self, body: Any, *, attributes: Attributes | None = None, **options: Unpack[MessageOptions]) -> str:
         """Send a body without an envelope (a str as is, anything else as JSON)."""
         text = body if isinstance(body, str) else codec.dumps(body)
         message = Outgoing(text, {k: dict(v) for k, v in (attributes or {}).items()}, wire.new_envelope_id())
-        self._finish(message, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
+        self._finish(message, **options)
         return self._submit(message)
 
     def send_many(
@@ -203,21 +195,14 @@ class Producer:
 
     # -- building -----------------------------------------------------------------------------------
 
-    def build(
-        self,
-        job: str,
-        kwargs: Mapping[str, Any],
-        *,
-        delay: float | None = None,
-        group_id: str | None = None,
-        deduplication_id: str | None = None,
-    ) -> Outgoing:
+    def build(self, job: str, kwargs: Mapping[str, Any], **options: Unpack[MessageOptions]) -> Outgoing:
         """Validate and encode one job (nothing is sent). The kwargs are encoded once, for both."""
         raw_kwargs = wire.encode_kwargs(job, kwargs)
         known = self.jobs.get(job)
         if known is not None:
             known.validate(raw_kwargs)
         not_before = None
+        delay = options.get("delay")
         if delay is not None and delay > MAX_SQS_DELAY:
             _check_delay(delay)
             not_before = _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=delay)
@@ -231,18 +216,16 @@ class Producer:
             job, raw_kwargs, context=context or None, not_before=not_before, sign=signer
         )
         message = Outgoing(body.decode(), wire.job_attributes(job), envelope_id)
-        self._finish(message, delay=delay, group_id=group_id, deduplication_id=deduplication_id, body_size=len(body))
+        self._finish(message, body_size=len(body), **options)
         return message
 
-    def _finish(
-        self,
-        message: Outgoing,
-        *,
-        delay: float | None,
-        group_id: str | None,
-        deduplication_id: str | None,
-        body_size: int | None = None,
-    ) -> None:
+    def _finish(self, message: Outgoing, body_size: int | None = None, **options: Unpack[MessageOptions]) -> None:
+        """The per-message options, checked against the queue, and the size SQS will count."""
+        delay, group_id, deduplication_id = (
+            options.get("delay"),
+            options.get("group_id"),
+            options.get("deduplication_id"),
+        )
         info = self.info
         if delay:
             _check_delay(delay)

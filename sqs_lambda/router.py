@@ -86,24 +86,17 @@ class Router:
             ),
         )
 
-    # -- registration -------------------------------------------------------------------------------
+    # -- registration: ``@router.job()`` and ``@router.raw()`` are the registry's (see there) --------
 
-    def job(
-        self, name: str | None = None, *, max_retries: int | None = None, backoff: _backoff.BackoffPolicy | None = None
-    ) -> Callable[[Callable[..., Any]], Job]:
-        """Register a job handler under ``name`` (default: the function's name)."""
-        return self.registry.job(name, max_retries=max_retries, backoff=backoff)
+    @property
+    def job(self) -> Callable[..., Callable[[Callable[..., Any]], Job]]:
+        """Register a job handler: ``@router.job(name=None, *, max_retries=None, backoff=None)``."""
+        return self.registry.job
 
-    def raw(
-        self,
-        *,
-        source: str | None = None,
-        detail_type: str | None = None,
-        match: Callable[[Any], bool] | None = None,
-        text: bool = False,
-    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a handler for non-envelope bodies (see :meth:`Registry.raw`)."""
-        return self.registry.raw(source=source, detail_type=detail_type, match=match, text=text)
+    @property
+    def raw(self) -> Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]]:
+        """Register a raw route: ``@router.raw(*, source=None, detail_type=None, match=None, text=False)``."""
+        return self.registry.raw
 
     @property
     def jobs(self) -> dict[str, Job]:

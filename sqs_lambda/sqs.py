@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from . import aws, codec
 from .errors import ConfigurationError
@@ -62,6 +62,17 @@ class QueueCounts:
         return self.visible + self.in_flight + self.delayed
 
 
+Attributes = Mapping[str, Mapping[str, Any]]  # message attributes in SendMessage shape
+
+
+class SendOptions(TypedDict, total=False):
+    """A send's per-message options: ``DelaySeconds``, and the FIFO group and deduplication ids."""
+
+    delay: int | None
+    group_id: str | None
+    dedup_id: str | None
+
+
 class MoveTasksUnsupported(Exception):
     """The endpoint has no ``StartMessageMoveTask`` (moto, older emulators): move messages by hand."""
 
@@ -72,14 +83,7 @@ class SqsBackend(Protocol):
     def queue_url(self, name: str, *, account: str | None = None) -> str: ...
     def queue_info(self, *, url: str | None = None, arn: str | None = None) -> QueueInfo: ...
     def send(
-        self,
-        url: str,
-        body: str,
-        attributes: Mapping[str, Mapping[str, Any]] | None = None,
-        *,
-        delay: int | None = None,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
+        self, url: str, body: str, attributes: Attributes | None = None, **options: Unpack[SendOptions]
     ) -> str: ...
     def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]: ...
     def receive(
@@ -189,26 +193,17 @@ class AwsSqs:
 
     # -- messages -----------------------------------------------------------------------------------
 
-    def send(
-        self,
-        url: str,
-        body: str,
-        attributes: Mapping[str, Mapping[str, Any]] | None = None,
-        *,
-        delay: int | None = None,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-    ) -> str:
+    def send(self, url: str, body: str, attributes: Attributes | None = None, **options: Unpack[SendOptions]) -> str:
         """One SendMessage; returns the MessageId."""
         arguments: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
         if attributes:
             arguments["MessageAttributes"] = dict(attributes)
-        if delay:
-            arguments["DelaySeconds"] = delay
-        if group_id is not None:
-            arguments["MessageGroupId"] = group_id
-        if dedup_id is not None:
-            arguments["MessageDeduplicationId"] = dedup_id
+        if options.get("delay"):
+            arguments["DelaySeconds"] = options["delay"]
+        if options.get("group_id") is not None:
+            arguments["MessageGroupId"] = options["group_id"]
+        if options.get("dedup_id") is not None:
+            arguments["MessageDeduplicationId"] = options["dedup_id"]
         return str(self.client(url).send_message(**arguments)["MessageId"])
 
     def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

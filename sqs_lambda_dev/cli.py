@@ -6,9 +6,12 @@ for a failed check or a timeout and 2 for an error.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,6 +48,40 @@ def _target(local: bool, endpoint_url: str | None, use_aws: bool, stage: str | N
     target = choose(local=local, endpoint_url=endpoint_url, use_aws=use_aws, stage=stage)
     err.print(f"target: {target.describe()}", style="dim")
     return target
+
+
+TARGET_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "local": (LocalFlag, False),
+    "endpoint_url": (EndpointFlag, None),
+    "aws": (AwsFlag, False),
+    "stage": (StageFlag, None),
+}
+
+
+def with_target(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the target options (``--local``, ``--endpoint-url``, ``--aws``, ``--stage``) and
+    call it with the chosen target as ``target``: one declaration for every command that reaches SQS."""
+    signature = inspect.signature(command, eval_str=True)
+    kept = [parameter for name, parameter in signature.parameters.items() if name != "target"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        for name, (annotation, default) in TARGET_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def run(
+        *args: Any,
+        local: bool = False,
+        endpoint_url: str | None = None,
+        aws: bool = False,
+        stage: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        command(*args, target=_target(local, endpoint_url, aws, stage), **kwargs)
+
+    run.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
+    run.__annotations__ = {parameter.name: parameter.annotation for parameter in kept + added}
+    return run
 
 
 # -- the local runtime -----------------------------------------------------------------------------
@@ -150,18 +187,15 @@ def _age(seconds: float | None) -> str:
 
 
 @app.command()
+@with_target
 def status(
     queues: Annotated[list[str] | None, typer.Argument()] = None,
     watch: Annotated[bool, typer.Option(help="Refresh every 2 seconds.")] = False,
-    local: LocalFlag = False,
-    endpoint_url: EndpointFlag = None,
-    aws: AwsFlag = False,
-    stage: StageFlag = None,
+    target: Any = None,
 ) -> None:
     """Visible / in flight / delayed counts, the DLQ depth, and the oldest message's age."""
     from sqs_lambda_dev import ops
 
-    target = _target(local, endpoint_url, aws, stage)
     urls = source_queues(target, list(queues or []))
 
     def render() -> Table:
@@ -170,7 +204,10 @@ def status(
             table.add_column(column, justify="left" if column == "queue" else "right")
         for row in ops.status(target.backend, urls, with_age=target.kind == "aws"):
             dlq = f"{row.dlq_depth} ({row.dlq_name})" if row.dlq_name else "-"
-            table.add_row(row.name, str(row.visible), str(row.in_flight), str(row.delayed), dlq, _age(row.oldest_age))
+            counts = row.counts
+            table.add_row(
+                row.name, str(counts.visible), str(counts.in_flight), str(counts.delayed), dlq, _age(row.oldest_age)
+            )
         return table
 
     if not watch:
@@ -190,6 +227,7 @@ def status(
 
 
 @app.command()
+@with_target
 def send(
     job: str,
     kwargs: Annotated[str, typer.Option(help="Keyword arguments as a JSON object.")] = "{}",
@@ -197,10 +235,7 @@ def send(
     delay: Annotated[float | None, typer.Option(help="Seconds (over 900: delivered in hops).")] = None,
     group: Annotated[str | None, typer.Option(help="FIFO MessageGroupId.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Send a job name the queue's router does not know.")] = False,
-    local: LocalFlag = False,
-    endpoint_url: EndpointFlag = None,
-    aws: AwsFlag = False,
-    stage: StageFlag = None,
+    target: Any = None,
 ) -> None:
     """Enqueue a job through the producer client (same validation); prints the MessageId.
 
@@ -211,7 +246,6 @@ def send(
     arguments = json.loads(kwargs)
     if not isinstance(arguments, dict):
         raise typer.BadParameter("--kwargs must be a JSON object")
-    target = _target(local, endpoint_url, aws, stage)
     url = send_queue(target, queue, job)
     router = router_for(target, url)
     if router is not None and job not in router.jobs and not force:
@@ -221,37 +255,31 @@ def send(
 
 
 @app.command("send-raw")
+@with_target
 def send_raw(
     body: str,
     queue: Annotated[str | None, typer.Option()] = None,
     delay: Annotated[float | None, typer.Option()] = None,
     group: Annotated[str | None, typer.Option()] = None,
-    local: LocalFlag = False,
-    endpoint_url: EndpointFlag = None,
-    aws: AwsFlag = False,
-    stage: StageFlag = None,
+    target: Any = None,
 ) -> None:
     """Send a raw body (no envelope); prints the MessageId."""
     from sqs_lambda.producer import Producer
 
-    target = _target(local, endpoint_url, aws, stage)
     out.print(Producer(send_queue(target, queue), backend=target.backend).send_raw(body, delay=delay, group_id=group))
 
 
 @app.command()
+@with_target
 def peek(
     queue: str,
     n: Annotated[int, typer.Option("-n", help="How many messages.")] = 10,
-    local: LocalFlag = False,
-    endpoint_url: EndpointFlag = None,
-    aws: AwsFlag = False,
-    stage: StageFlag = None,
+    target: Any = None,
 ) -> None:
     """Show messages without consuming them (SQS still counts the receive)."""
     from sqs_lambda_dev import ops
     from sqs_lambda_dev.endpoints import queue_url
 
-    target = _target(local, endpoint_url, aws, stage)
     messages = ops.peek(target.backend, queue_url(target, queue), n)
     for message in messages:
         out.print_json(json.dumps(message, default=str))
@@ -259,6 +287,7 @@ def peek(
 
 
 @app.command()
+@with_target
 def redrive(
     dlq: str,
     to: Annotated[str | None, typer.Option("--to", help="Destination (default: the source).")] = None,
@@ -267,10 +296,7 @@ def redrive(
     in_place: Annotated[
         bool, typer.Option("--in-place", help="Run them through the source's handler instead of moving them.")
     ] = False,
-    local: LocalFlag = False,
-    endpoint_url: EndpointFlag = None,
-    aws: AwsFlag = False,
-    stage: StageFlag = None,
+    target: Any = None,
 ) -> None:
     """Move a DLQ's messages back to their source queue (or run them in place)."""
     from rich.progress import Progress
@@ -278,7 +304,6 @@ def redrive(
     from sqs_lambda_dev import ops
     from sqs_lambda_dev.endpoints import queue_url
 
-    target = _target(local, endpoint_url, aws, stage)
     dlq_url = queue_url(target, dlq)
     destination = queue_url(target, to) if to else ops.source_of(target.backend, dlq_url, all_queues(target))
     if destination is None:
@@ -315,19 +340,16 @@ def redrive(
 
 
 @app.command()
+@with_target
 def purge(
     queues: list[str],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Allow names outside the stage prefix.")] = False,
-    local: LocalFlag = False,
-    endpoint_url: EndpointFlag = None,
-    aws: AwsFlag = False,
-    stage: StageFlag = None,
+    target: Any = None,
 ) -> None:
     """Delete every message in the queues (asks first)."""
     from sqs_lambda_dev.endpoints import queue_url
 
-    target = _target(local, endpoint_url, aws, stage)
     urls = [queue_url(target, name) for name in queues]
     for url in urls:
         name = url.rstrip("/").split("/")[-1]
@@ -344,18 +366,15 @@ def purge(
 
 
 @app.command()
+@with_target
 def wait(
     queues: list[str],
     timeout: Annotated[float, typer.Option(help="Seconds.")] = 60,
-    local: LocalFlag = False,
-    endpoint_url: EndpointFlag = None,
-    aws: AwsFlag = False,
-    stage: StageFlag = None,
+    target: Any = None,
 ) -> None:
     """Wait until the queues are empty; exit 1 on timeout."""
     from sqs_lambda_dev import ops
 
-    target = _target(local, endpoint_url, aws, stage)
     if not ops.wait(target.backend, source_queues(target, queues), timeout=timeout):
         err.print(f"still not empty after {timeout:g}s")
         raise typer.Exit(1)

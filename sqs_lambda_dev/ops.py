@@ -20,23 +20,19 @@ from typing import Any
 
 from sqs_lambda import aws, codec, failure
 from sqs_lambda import envelope as wire
-from sqs_lambda.sqs import MoveTasksUnsupported, SqsBackend
+from sqs_lambda.sqs import MoveTasksUnsupported, QueueCounts, SqsBackend
 
 
 @dataclass
 class QueueStatus:
+    """One row of ``status``: a queue's counts, its DLQ's depth, and (on AWS) its oldest message's age."""
+
     name: str
     url: str
-    visible: int
-    in_flight: int
-    delayed: int
+    counts: QueueCounts
     dlq_name: str | None = None
     dlq_depth: int | None = None
     oldest_age: float | None = None
-
-    @property
-    def total(self) -> int:
-        return self.visible + self.in_flight + self.delayed
 
 
 def oldest_age(name: str, region: str | None = None) -> float | None:
@@ -64,8 +60,7 @@ def status(backend: SqsBackend, urls: Sequence[str], *, with_age: bool = False) 
     rows = []
     for url in urls:
         info = backend.queue_info(url=url)
-        counted = backend.counts(url)
-        row = QueueStatus(info.name, url, counted.visible, counted.in_flight, counted.delayed)
+        row = QueueStatus(info.name, url, backend.counts(url))
         if info.dlq_arn:
             dlq = backend.queue_info(arn=info.dlq_arn)
             row.dlq_name = dlq.name

@@ -12,11 +12,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from sqs_lambda import codec
 from sqs_lambda import envelope as wire
-from sqs_lambda.sqs import DEFAULT_MAX_MESSAGE_SIZE, MoveTasksUnsupported, QueueCounts, QueueInfo
+from sqs_lambda.sqs import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Attributes,
+    MoveTasksUnsupported,
+    QueueCounts,
+    QueueInfo,
+    SendOptions,
+)
 from sqs_lambda_dev.events import lambda_record
 
 if TYPE_CHECKING:
@@ -131,22 +138,13 @@ class InMemoryQueue:
 
     # -- messages -----------------------------------------------------------------------------------
 
-    def send(
-        self,
-        url: str,
-        body: str,
-        attributes: Mapping[str, Mapping[str, Any]] | None = None,
-        *,
-        delay: int | None = None,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-    ) -> str:
+    def send(self, url: str, body: str, attributes: Attributes | None = None, **options: Unpack[SendOptions]) -> str:
         if self.fail_sends:
             raise RuntimeError("injected send failure")
         copied = {k: dict(v) for k, v in (attributes or {}).items()}
-        self.sends.append(
-            {"url": url, "body": body, "attributes": copied, "delay": delay, "group_id": group_id, "dedup_id": dedup_id}
-        )
+        group_id = options.get("group_id")
+        recorded = {"delay": options.get("delay"), "group_id": group_id, "dedup_id": options.get("dedup_id")}
+        self.sends.append({"url": url, "body": body, "attributes": copied, **recorded})
         message = StoredMessage(str(uuid.uuid4()), body, copied, group_id)
         self._stored(url).append(message)
         if not self._is_dlq(url):

@@ -297,32 +297,14 @@ def test_other_terminals_reach_the_running_runtime(tmp_path: Path) -> None:
             assert runtime.poll() is None, runtime.stderr.read() if runtime.stderr else ""
             assert time.monotonic() < deadline
             time.sleep(0.2)
-        sent = cli(
-            "send",
-            "apply_order_event",
-            "--kwargs",
-            '{"tenant": "t1", "sequence": 1, "action": "created"}',
-            "--queue",
-            "OrdersQueue",
-            "--group",
-            "t1",
-            "--local",
-            cwd=tmp_path,
-        )
+
+        def send_order(kwargs: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+            arguments = ["apply_order_event", "--kwargs", kwargs, "--queue", "OrdersQueue", "--group", "t1"]
+            return cli("send", *arguments, "--local", cwd=tmp_path, check=check)
+
+        sent = send_order('{"tenant": "t1", "sequence": 1, "action": "created"}')
         assert "target: local runtime at http://127.0.0.1:" in sent.stderr and "(stage e2e)" in sent.stderr
-        refused = cli(
-            "send",
-            "apply_order_event",
-            "--kwargs",
-            '{"tenant": "t1", "sequence": "x", "action": "a"}',
-            "--queue",
-            "OrdersQueue",
-            "--group",
-            "t1",
-            "--local",
-            cwd=tmp_path,
-            check=False,
-        )
+        refused = send_order('{"tenant": "t1", "sequence": "x", "action": "a"}', check=False)
         assert refused.returncode == 2 and "Expected `int`, got `str`" in refused.stderr
         typo = cli("send", "proces_file", "--kwargs", '{"file_id": "x"}', "--local", cwd=tmp_path, check=False)
         assert typo.returncode == 2 and "no job named 'proces_file' is registered" in typo.stderr
