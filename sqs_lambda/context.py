@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 _current: ContextVar[Mapping[str, Any]] = ContextVar("sqs_lambda_context", default=MappingProxyType({}))
+CURRENT = _current  # the variable itself, for the per-record path (``CURRENT.get()`` is falsy when empty)
 
 
 def current_context() -> Mapping[str, Any]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from . import envelope as wire
 from .errors import JobArgumentError, NoRouteError, PickleRejectedError, UnknownJobError
 from .policy import JobPolicy
@@ -20,31 +22,25 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 
-class Call:
-    """A record made ready to run: the target, its arguments, and what the policy needs to know."""
+class Call(msgspec.Struct, gc=False):
+    """A record made ready to run: the target, its arguments, and what the policy needs to know.
 
-    __slots__ = ("args", "context", "envelope", "is_async", "kwargs", "name", "policy", "target")
+    A msgspec struct: one is built per record, and its constructor runs in C."""
 
-    def __init__(
-        self,
-        name: str,
-        target: Callable[..., Any],
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
-        context: Mapping[str, Any] | None = None,
-        is_async: bool = False,
-        policy: JobPolicy | None = None,
-        envelope: wire.Envelope | None = None,
-    ) -> None:
-        self.name, self.target, self.args = name, target, args
-        self.kwargs = kwargs if kwargs is not None else {}
-        self.context, self.is_async, self.policy, self.envelope = context, is_async, policy, envelope
+    name: str
+    target: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = msgspec.field(default_factory=dict)
+    context: Mapping[str, Any] | None = None
+    is_async: bool = False
+    policy: JobPolicy | None = None
+    envelope: wire.Envelope | None = None
 
 
 class Dispatcher:
     """Turns records into calls for the jobs and raw routes of ``registry``."""
 
-    __slots__ = ("accept", "aliases", "plain", "registry", "signing_key")
+    __slots__ = ("accept", "aliases", "jobs", "plain", "registry", "signing_key")
 
     def __init__(
         self,
@@ -55,6 +51,7 @@ class Dispatcher:
         signing_key: Any = None,
     ) -> None:
         self.registry = registry
+        self.jobs = registry.jobs  # the registry's own dict (kept, not copied): jobs registered later count
         self.accept = tuple(accept)
         self.plain = self.accept == ("sqs_lambda",)  # only our envelope: the fast path
         self.aliases = dict(aliases or {})
@@ -81,9 +78,12 @@ class Dispatcher:
             from .signing import verify
 
             verify(self.signing_key, envelope, message_id)
-        job = self.registry.jobs.get(envelope.job) or self._unknown(envelope.job, message_id)
-        values = wire.decode_arguments(envelope, job.schema.decoder, message_id=message_id)
-        return self._call(job, envelope, values)
+        job = self.jobs.get(envelope.job) or self._unknown(envelope.job, message_id)
+        schema = job.schema
+        kwargs = schema.as_kwargs(wire.decode_arguments(envelope, schema.decoder, message_id=message_id))
+        if schema.wants_context:
+            kwargs["context"] = dict(envelope.context or {})
+        return Call(job.name, job.function, (), kwargs, envelope.context, schema.is_async, job.policy, envelope)
 
     def _foreign_call(self, found: Any, message_id: str | None) -> Call:
         """A call for a peer's message (no signature: peers' formats carry none)."""

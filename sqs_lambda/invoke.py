@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import observe
-from .context import current_context, running_with
+from .context import CURRENT, running_with
+from .observe import RUNNING
 
 if TYPE_CHECKING:
     from .router import Call
@@ -48,10 +49,11 @@ async def invoke(call: Call, record: Any = None, hooks: Hooks = NO_HOOKS, *, in_
     ``in_loop=False``: no event loop runs here, so nothing is awaited on the caller's loop: an awaitable
     result runs in a loop of its own, and the coroutine finishes without suspending (see :func:`drive`).
     """
-    token = observe.running(call.name, record, call.context)
-    started = time.perf_counter() if hooks.metrics is not None else 0.0
+    token = RUNNING.set((call.name, record, call.context))  # the job's fields, for the lines it logs
+    metrics = hooks.metrics
+    started = time.perf_counter() if metrics is not None else 0.0
     try:
-        if hooks.observed or call.context or current_context():
+        if hooks.observed or call.context or CURRENT.get():
             with running_with(call.context), _traced(call.name, hooks):
                 result = call.target(*call.args, **call.kwargs)
                 if result is not None and inspect.isawaitable(result):
@@ -63,10 +65,10 @@ async def invoke(call: Call, record: Any = None, hooks: Hooks = NO_HOOKS, *, in_
     except Exception as error:
         return error
     finally:
-        observe.finished(token)
-    if hooks.metrics is not None:
-        hooks.metrics.duration(call.name, (time.perf_counter() - started) * 1000)
-        hooks.metrics.count(call.name, "processed")
+        RUNNING.reset(token)
+    if metrics is not None:
+        metrics.duration(call.name, (time.perf_counter() - started) * 1000)
+        metrics.count(call.name, "processed")
     return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from typing import Any
 
 from .errors import Retry
@@ -116,14 +116,7 @@ class BatchMetrics:
 # -- the job running now, for log lines written by handlers ------------------------------------------
 
 _running: ContextVar[tuple[str, Any, Any] | None] = ContextVar("sqs_lambda_running_job", default=None)
-
-
-def running(job: str, record: Any, context: Any) -> Token[tuple[str, Any, Any] | None]:
-    return _running.set((job, record, context))
-
-
-def finished(token: Token[tuple[str, Any, Any] | None]) -> None:
-    _running.reset(token)
+RUNNING = _running  # set by sqs_lambda.invoke around every job (directly: it is on the per-record path)
 
 
 def job_fields() -> dict[str, Any]:
