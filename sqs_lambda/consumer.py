@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from . import effects, observe
 from . import envelope as wire
+from . import observe
 from . import records as rec
 from .errors import ConfigurationError, MessageError, NoRouteError
 from .invoke import Hooks, drive, invoke, invoke_now
@@ -157,7 +157,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         super().__init__(EventType.SQS, raise_on_entire_batch_failure=settings.raise_on_entire_batch_failure)
         self.settings = settings
         self.dispatcher = consumer.dispatcher
-        self.backend = consumer.backend
+        self.consumer = consumer
         self.fifo = fifo
         self.lambda_context = None  # type: ignore[assignment]  # Powertools sets it only when given one
         self.metrics = observe.BatchMetrics()
@@ -173,7 +173,9 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         if pending_async:
             self._run_concurrently(pending_async, fates)
         if any(fate is not DONE for fate in fates):
-            effects.apply_backoff(self.backend, zip(records, fates, strict=True))
+            from . import effects  # imported on the first failure: a lighter cold start
+
+            effects.apply_backoff(self.consumer.backend, zip(records, fates, strict=True))
             outcomes = [self._bookkeep(record, fate) for record, fate in zip(records, fates, strict=True)]
         else:  # the common case, kept cheap: every record succeeded
             self.success_messages.extend(records)
@@ -184,13 +186,19 @@ class JobBatchProcessor(BasePartialBatchProcessor):
     def _process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
         """Powertools' per-record hook: one record on its own, through the same path as a batch."""
         fate = drive(self._record_fate(record, in_loop=False))
-        effects.apply_backoff(self.backend, [(record, fate)])
+        if fate is not DONE:
+            from . import effects  # imported on the first failure: a lighter cold start
+
+            effects.apply_backoff(self.consumer.backend, [(record, fate)])
         return self._bookkeep(record, fate)
 
     async def _async_process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
         """The same, inside an event loop (Powertools' async processors call this)."""
         fate = await self._record_fate(record, in_loop=True)
-        effects.apply_backoff(self.backend, [(record, fate)])
+        if fate is not DONE:
+            from . import effects  # imported on the first failure: a lighter cold start
+
+            effects.apply_backoff(self.consumer.backend, [(record, fate)])
         return self._bookkeep(record, fate)
 
     def _clean(self) -> None:
@@ -332,7 +340,9 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         job = call.name if call is not None else getattr(error, "job", None)
         fate = decided
         if decided.verdict == Verdict.DEAD_LETTER:
-            fate = effects.copy_to_dlq(self.backend, record, decided, job, attempt)
+            from . import effects  # imported on the first failure: a lighter cold start
+
+            fate = effects.copy_to_dlq(self.consumer.backend, record, decided, job, attempt)
         logged = decided if fate.verdict == Verdict.DONE else fate
         self.metrics.count(job or "-", "failed")
         if fate.verdict == Verdict.DONE:
@@ -359,4 +369,8 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         if self.fifo:  # FIFO has no per-message delay: hold the message (and, by SQS's rule, its group)
             return Fate(Verdict.RETRY, visibility=min(remaining, 43_200), reason="not due yet")
         body = wire.rehop(envelope, self.dispatcher.hop_signer())
-        return effects.send_next_hop(self.backend, record, body, remaining, job=call.name, hop=envelope.hops + 1)
+        from . import effects  # imported on the first failure: a lighter cold start
+
+        return effects.send_next_hop(
+            self.consumer.backend, record, body, remaining, job=call.name, hop=envelope.hops + 1
+        )
