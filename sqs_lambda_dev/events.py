@@ -66,7 +66,7 @@ def sqs_record(
             {
                 "SequenceNumber": str(18849496460467696128 + sequence),
                 "MessageGroupId": group_id,
-                "MessageDeduplicationId": hashlib.sha256(body.encode()).hexdigest(),
+                "MessageDeduplicationId": hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest(),
             }
         )
     return {
@@ -75,7 +75,7 @@ def sqs_record(
         "body": body,
         "attributes": system,
         "messageAttributes": lambda_attributes(message_attributes),
-        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+        "md5OfBody": _md5(body),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn(queue, fifo=fifo),
         "awsRegion": REGION,
@@ -170,7 +170,7 @@ def lambda_record(message: dict[str, Any], *, arn: str) -> Record:
         "body": body,
         "attributes": {k: system[k] for k in wanted if k in system},
         "messageAttributes": lambda_attributes(message.get("MessageAttributes") or {}),
-        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode()).hexdigest(),
+        "md5OfBody": message.get("MD5OfBody") or _md5(body),
         "eventSource": "aws:sqs",
         "eventSourceARN": arn,
         "awsRegion": region,
@@ -178,3 +178,8 @@ def lambda_record(message: dict[str, Any], *, arn: str) -> Record:
     if message.get("MD5OfMessageAttributes"):
         record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
     return record
+
+
+def _md5(body: str) -> str:
+    """MD5 of a body as SQS computes it (any str: a builder is also fed text SQS would refuse)."""
+    return hashlib.md5(body.encode("utf-8", "surrogatepass")).hexdigest()

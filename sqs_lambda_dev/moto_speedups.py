@@ -1,0 +1,208 @@
+"""Speed-ups for moto's SQS hot paths, applied inside the embedded engine's process.
+
+moto 5.2's SQS is O(queue depth) on every call: ``SendMessage`` reads ``queue.attributes``, which builds
+every attribute, the three ``ApproximateNumberOf*`` counts included (a scan of every message each);
+every scan calls ``unix_time_millis()``, datetime arithmetic, twice per message; and ``DeleteMessage``
+scans the queue twice, building a list of receipt handles per message. Four small changes, each of
+which could go upstream as it is:
+
+1. ``unix_time_millis()`` without an argument reads ``time.time()`` (the same value, about 50 times cheaper), and
+   ``queue.messages`` reads the clock once per scan (the same two conditions per message);
+2. ``queue.attributes`` computes the three counts only when one of them is read (a send reads none), and
+   attribute names are converted once (``camelcase_to_underscores`` is a regex, called per attribute);
+3. a receipt handle is indexed when it is issued, so ``DeleteMessage`` finds its message at once;
+4. ``Message.had_receipt_handle`` checks without building a list (for the fallback scan).
+
+They are applied only to the pinned moto (:data:`PINNED`); any other version runs unpatched, slower,
+and says so once. ``tests/local/test_moto_speedups.py`` fails loudly when the pinned moto changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+import weakref
+from typing import Any
+
+PINNED = "5.2.5"
+COUNT_ATTRIBUTES = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+)
+
+_building = threading.local()  # set while moto builds a queue's attributes: the counts wait
+_DEFERRED = object()
+_receipts: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+
+
+def installed_version() -> str:
+    import moto
+
+    return str(moto.__version__)
+
+
+def apply() -> bool:
+    """Patch moto's SQS models in this process; False (and nothing changed) on another moto version."""
+    if installed_version() != PINNED:
+        import warnings
+
+        warnings.warn(
+            f"moto {installed_version()} is not the pinned {PINNED}: the embedded SQS runs unpatched "
+            "(correct, but O(queue depth) per call)",
+            stacklevel=2,
+        )
+        return False
+    from moto.core import utils
+    from moto.sqs import models
+
+    if getattr(models, "_sqs_lambda_patched", False):
+        return True
+    original_millis = utils.unix_time_millis
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return time.time() * 1000.0 if dt is None else float(original_millis(dt))
+
+    models.unix_time_millis = unix_time_millis
+    models.camelcase_to_underscores = functools.lru_cache(maxsize=512)(models.camelcase_to_underscores)
+    _scan_with_one_clock(models.Queue)
+    _defer_counts(models.Queue)
+    _index_receipts(models.Message, models.Queue)
+    models._sqs_lambda_patched = True  # type: ignore[attr-defined]
+    return True
+
+
+class LazyAttributes(dict[str, Any]):
+    """A queue's attributes whose ``ApproximateNumberOf*`` counts are computed on first read."""
+
+    def __init__(self, values: dict[str, Any], queue: Any) -> None:
+        super().__init__(values)
+        self._queue: Any = queue
+
+    def _fill(self) -> None:
+        queue, self._queue = self._queue, None
+        if queue is None:
+            return
+        now = time.time() * 1000.0  # one clock read and one pass for the three counts
+        available = delayed = not_visible = 0
+        for message in queue._messages:
+            is_visible, is_delayed = now > message.visible_at, now < message.delayed_until
+            available += is_visible and not is_delayed
+            delayed += is_delayed
+            not_visible += not is_visible
+        values = dict(zip(COUNT_ATTRIBUTES, (available, delayed, not_visible), strict=True))
+        dict.update(self, values)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in COUNT_ATTRIBUTES:
+            self._fill()
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in COUNT_ATTRIBUTES:
+            self._fill()
+        return dict.get(self, key, default)
+
+    def __iter__(self) -> Any:  # also steers dict(...) and {**...} off their raw fast path
+        self._fill()
+        return dict.__iter__(self)
+
+    def items(self) -> Any:
+        self._fill()
+        return dict.items(self)
+
+    def values(self) -> Any:
+        self._fill()
+        return dict.values(self)
+
+    def copy(self) -> dict[str, Any]:
+        self._fill()
+        return dict(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._fill()
+        return dict.__eq__(self, other)
+
+    __hash__ = None
+
+
+def _property(attribute: str) -> str:
+    from moto.core.utils import camelcase_to_underscores
+
+    return str(camelcase_to_underscores(attribute))
+
+
+def _defer_counts(queue_class: Any) -> None:
+    """``queue.attributes`` builds everything but the three counts, which it computes when read."""
+    build = queue_class.attributes.fget
+    for name in COUNT_ATTRIBUTES:
+        count = getattr(queue_class, _property(name)).fget
+
+        def deferred(self: Any, count: Any = count) -> Any:
+            return _DEFERRED if getattr(_building, "active", False) else count(self)
+
+        setattr(queue_class, _property(name), property(deferred))
+
+    def attributes(self: Any) -> LazyAttributes:
+        _building.active = True
+        try:
+            values = build(self)
+        finally:
+            _building.active = False
+        return LazyAttributes(values, self)
+
+    queue_class.attributes = property(attributes)
+
+
+def _scan_with_one_clock(queue_class: Any) -> None:
+    """``queue.messages`` (visible and not delayed) reads the clock once per scan, not twice per message."""
+
+    def messages(self: Any) -> list[Any]:
+        now = time.time() * 1000.0
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    queue_class.messages = property(messages)
+
+
+def _index_receipts(message_class: Any, queue_class: Any) -> None:
+    """Receipt handle -> message, kept as handles are issued; deletes find their message at once."""
+    mark_received = message_class.mark_received
+
+    def indexed_mark_received(self: Any, visibility_timeout: int | None = None) -> None:
+        mark_received(self, visibility_timeout)
+        _receipts[self.receipt_handle] = self
+
+    def had_receipt_handle(self: Any, receipt_handle: str) -> bool:
+        return bool(receipt_handle == self.receipt_handle or receipt_handle in self._old_receipt_handles)
+
+    scan_delete = queue_class.delete_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        message = _receipts.get(receipt_handle)
+        if receipt_handle in self.deleted_messages or message is None:
+            scan_delete(self, receipt_handle)  # moto's own path: already deleted, or not issued here
+            return
+        try:
+            self._messages.remove(message)  # identity comparison, in C: fast even at depth
+        except ValueError:
+            scan_delete(self, receipt_handle)  # another queue's handle: moto raises as before
+            return
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+
+    message_class.mark_received = indexed_mark_received
+    message_class.had_receipt_handle = had_receipt_handle
+    queue_class.delete_message = delete_message
+
+
+def serve(argv: list[str] | None = None) -> None:
+    """``python -m sqs_lambda_dev.moto_speedups -H host -p port``: moto's server, patched."""
+    apply()
+    from moto.server import main
+
+    main(argv)
+
+
+if __name__ == "__main__":
+    serve()
