@@ -10,7 +10,9 @@ Everything is enqueued through the producer client, as an application would.
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from typing import TYPE_CHECKING, Any
 
 from sqs_lambda import envelope as wire
@@ -31,6 +33,18 @@ STUCK_FILE = "forgotten.txt"
 ORDERS = {"acme": ["created", "paid", "shipped", "delivered"], "globex": ["created", "cancelled"]}
 
 
+def register(runtime: LocalRuntime, name: str) -> str:
+    """``POST /files`` on the local HTTP API; returns the enqueued job's MessageId."""
+    if runtime.api_url is None:
+        raise RuntimeError("the demo needs the template's HTTP API (the ApiFunction's POST /files event)")
+    body = json.dumps({"file_id": name, "s3_key": f"uploads/{name}"}).encode()
+    request = urllib.request.Request(
+        f"{runtime.api_url}/files", data=body, method="POST", headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.loads(response.read())["message_id"])
+
+
 def enqueue(runtime: LocalRuntime) -> dict[str, Any]:
     """Upload and enqueue the sample work; returns what was sent."""
     resources = runtime.resources
@@ -40,28 +54,28 @@ def enqueue(runtime: LocalRuntime) -> dict[str, Any]:
         raise RuntimeError(f"the demo needs the example template (missing: {', '.join(missing)})")
     s3, dynamodb = runtime.client("s3"), runtime.client("dynamodb")
     bucket, table = resources.buckets["FilesBucket"], resources.tables["FilesTable"]
-    now = int(time.time())
     for name, data in {**FILES, STUCK_FILE: b"found by the sweep\n"}.items():
         s3.put_object(Bucket=bucket, Key=f"uploads/{name}", Body=data)
-        updated = now - 3600 if name == STUCK_FILE else now  # stuck for an hour: the sweep's business
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                "file_id": {"S": name},
-                "s3_key": {"S": f"uploads/{name}"},
-                "status": {"S": "PENDING"},
-                "updated_at": {"N": str(updated)},
-            },
-        )
-    jobs = Producer(resources.queue_urls["JobsQueue"], backend=runtime.backend)
-    job_ids = jobs.send_many([("process_file", {"file_id": name}) for name in FILES])
+    # The story starts with an HTTP call, as in the tutorial's Service A: POST /files records each file as
+    # PENDING and enqueues its job.
+    job_ids = [register(runtime, name) for name in FILES]
+    # A file recorded an hour ago whose job was lost: only the scheduled sweep finds it.
+    dynamodb.put_item(
+        TableName=table,
+        Item={
+            "file_id": {"S": STUCK_FILE},
+            "s3_key": {"S": f"uploads/{STUCK_FILE}"},
+            "status": {"S": "PENDING"},
+            "updated_at": {"N": str(int(time.time()) - 3600)},
+        },
+    )
     orders = Producer(resources.queue_urls["OrdersQueue"], backend=runtime.backend)
     for tenant, actions in ORDERS.items():
         for sequence, action in enumerate(actions, start=1):
             orders.send("apply_order_event", tenant=tenant, sequence=sequence, action=action, group_id=tenant)
     events = sum(map(len, ORDERS.values()))
     return {
-        "message": f"demo: enqueued {len(job_ids)} files and {events} order events",
+        "message": f"demo: POST /files registered {len(job_ids)} files; {events} order events enqueued",
         "files": list(FILES),
         "stuck": STUCK_FILE,
         "jobs": job_ids,

@@ -49,6 +49,10 @@ class Display:
         if kind == "engine":
             where = "embedded moto server" if data.get("embedded") else "external endpoint"
             return f"SQS endpoint ({where}): {data['url']}"
+        if kind == "http-api":
+            return f"HTTP API: {data['url']} ({data['routes']})"
+        if kind == "http":
+            return f"{data['function']}: {data['route']} -> {data['status']}, {data['duration_ms']:.0f} ms"
         if kind == "resources":
             return "created queues: " + ", ".join(data["queues"].values())
         if kind == "invoke":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,8 +22,10 @@ from typing import Any
 from sqs_lambda import aws
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda.sqs import AwsSqs
+from sqs_lambda_dev.events import LambdaContext
 from sqs_lambda_dev.local import environ
 from sqs_lambda_dev.local.functions import LocalFunction, load_functions
+from sqs_lambda_dev.local.http import ApiServer, routes_of
 from sqs_lambda_dev.local.resources import LocalResources, create
 from sqs_lambda_dev.local.schedule import Schedule, ScheduledTarget
 from sqs_lambda_dev.local.trigger import FilterCriteria, Trigger, TriggerConfig
@@ -74,6 +77,8 @@ class LocalRuntime:
         self.engine: EmbeddedEngine | None = None
         self.backend: AwsSqs = AwsSqs()
         self.credentials: tuple[str, str] | None = None
+        self.api: ApiServer | None = None
+        self.api_url: str | None = None
         self.endpoint = options.endpoint_url or ""
         self.template: Template | None = None
         self.resources = LocalResources()
@@ -115,9 +120,26 @@ class LocalRuntime:
             },
         )
         self.functions = load_functions(template, self.resources.names(), self.function_environment())
+        self._check_python_versions()
         self._build_triggers()
         self._build_schedules()
+        self._serve_apis()
         self._write_state()
+
+    def _check_python_versions(self) -> None:
+        """Say once which functions declare another Python than the one running them here."""
+        assert self.template is not None
+        running = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        others: dict[str, list[str]] = {}
+        for logical in self.functions:
+            declared = str(self.template.resolve(self.template.properties(logical).get("Runtime")) or "")
+            if declared.startswith("python") and declared != running:
+                others.setdefault(declared, []).append(logical)
+        for declared, names in sorted(others.items()):
+            self.on_event(
+                "warning",
+                {"message": f"{', '.join(sorted(names))}: the template says {declared}; running on {running} here"},
+            )
 
     def client(self, service: str) -> Any:
         """A boto3 client for the runtime's endpoint (S3, DynamoDB...; SQS goes through ``backend``)."""
@@ -160,6 +182,26 @@ class LocalRuntime:
             )
             self.triggers[name] = Trigger(config, self.functions[function].handler, self.backend, self.on_event)
 
+    def _serve_apis(self) -> None:
+        """Serve the template's HttpApi/Api events on 127.0.0.1 (at a free port) and say where."""
+        assert self.template is not None
+        routes = [route for route in routes_of(self.template.sam) if route.function in self.functions]
+        if not routes:
+            return
+        functions = self.functions
+
+        def context(function: str) -> LambdaContext:
+            local = functions[function]
+            return LambdaContext(remaining_ms=int(local.timeout * 1000), function_name=local.name)
+
+        self.api = ApiServer(
+            routes, {name: f.handler for name, f in functions.items()}, context=context, on_event=self.on_event
+        )
+        self.api.start()
+        self.api_url = self.api.url
+        listed = ", ".join(f"{route.method} {route.path}" for route in routes)
+        self.on_event("http-api", {"url": self.api_url, "routes": listed})
+
     def _build_schedules(self) -> None:
         assert self.template is not None
         template = self.template
@@ -195,6 +237,7 @@ class LocalRuntime:
             "stage": self.template.parameters.get("Stage"),
             "template": str(self.options.template.resolve()),
             "queues": self.resources.queue_urls,
+            "api_url": self.api_url,
             "dlqs": sorted(self.resources.dlqs),
             "region": self.template.region,
             "started_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -277,6 +320,9 @@ class LocalRuntime:
                 path.unlink()
         except (OSError, ValueError):
             pass
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
         if self.engine is not None:
             self.engine.stop()
             self.engine = None

@@ -274,6 +274,10 @@ def test_local_demo_until_idle_json(tmp_path: Path) -> None:
     assert dead["job"] == "process_file" and dead["failure"]["error_type"] == "Reject"
     assert "not a text file" in dead["failure"]["error_message"]
     assert any(e["event"] == "engine" and e["url"].startswith("http://127.0.0.1:") for e in events)
+    (api,) = [e for e in events if e["event"] == "http-api"]  # the story starts with POST /files
+    assert api["url"].startswith("http://127.0.0.1:") and api["routes"] == "POST /files"
+    posted = [e for e in events if e["event"] == "http"]
+    assert len(posted) == 4 and all(e["route"] == "POST /files" and e["status"] == 202 for e in posted)
     assert not (tmp_path / ".sqs-lambda" / "local.json").exists()  # the state file is removed on exit
 
 

@@ -1,0 +1,266 @@
+"""The template's ``HttpApi`` and ``Api`` events, served on 127.0.0.1 as API Gateway would call them.
+
+Routes come from the SAM template (``Path``, ``Method``; ``ANY`` and ``{param}``/``{proxy+}`` paths
+included). A request becomes the event of the payload format the template declares: HTTP API 2.0 by
+default (``PayloadFormatVersion: "1.0"`` on an ``HttpApi`` event for the old one), REST API 1.0 for
+``Api`` events. The function's answer is read as API Gateway reads it: ``{statusCode, headers, body,
+isBase64Encoded}``; for HTTP API 2.0 any other JSON value is a 200 with that JSON. A crash is a 502.
+Authorizers are not emulated: every local route is open (say so where it matters).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from sqs_lambda import codec
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class Route:
+    """One API event of a function: ``method`` (or ``ANY``) and ``path`` (``/files/{id}``)."""
+
+    function: str
+    method: str
+    path: str
+    payload_version: str  # "2.0" (HTTP API) or "1.0" (REST API, or an HTTP API that asks for it)
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def of(cls, function: str, method: str, path: str, payload_version: str) -> Route:
+        regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(path))  # {proxy+}
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)  # {id}
+        return cls(function, method.upper(), path, payload_version, re.compile(f"^{regex}$"))
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in ("ANY", method):
+            return None
+        found = self.pattern.match(path)
+        return found.groupdict() if found else None
+
+
+def routes_of(sam: Mapping[str, Any]) -> list[Route]:
+    """The API routes a SAM template declares on its functions."""
+    routes = []
+    for logical, resource in (sam.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
+            kind, properties = event.get("Type"), event.get("Properties") or {}
+            if kind not in ("HttpApi", "Api") or not isinstance(properties.get("Path", "/"), str):
+                continue
+            version = str(properties.get("PayloadFormatVersion", "2.0")) if kind == "HttpApi" else "1.0"
+            method = str(properties.get("Method", "ANY")).replace("x-amazon-apigateway-any-method", "ANY")
+            routes.append(Route.of(logical, method, str(properties.get("Path", "/$default")), version))
+    return routes
+
+
+class ApiServer:
+    """Serves ``routes`` on 127.0.0.1 (a free port unless given), invoking ``handlers[function]``."""
+
+    def __init__(
+        self,
+        routes: list[Route],
+        handlers: Mapping[str, Handler],
+        *,
+        context: Callable[[str], Any],
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        port: int = 0,
+    ) -> None:
+        self.routes, self.handlers, self.context = routes, handlers, context
+        self.on_event = on_event or (lambda kind, data: None)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _request_handler(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="http-api")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request: (status, headers, body) as API Gateway would answer it."""
+        parts = urlsplit(target)
+        for route in self.routes:
+            parameters = route.match(method, parts.path)
+            if parameters is not None:
+                break
+        else:
+            return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
+        build = http_api_event if route.payload_version == "2.0" else rest_api_event
+        event = build(route, method, parts.path, parts.query, headers, body, parameters, self.url)
+        started = time.perf_counter()
+        try:
+            result = self.handlers[route.function](event, self.context(route.function))
+        except Exception as error:  # the function crashed: API Gateway answers 502
+            self.on_event("error", {"function": route.function, "error": f"{type(error).__name__}: {error}"})
+            return 502, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
+        status, answer_headers, answer = read_answer(result, route.payload_version)
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        self.on_event(
+            "http",
+            {"function": route.function, "route": f"{method} {parts.path}", "status": status, "duration_ms": elapsed},
+        )
+        return status, answer_headers, answer
+
+
+def _request_handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, answer_headers, answer = server.respond(self.command, self.path, headers, body)
+            self.send_response(status)
+            for name, value in answer_headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # the runtime reports requests itself
+            return
+
+    return RequestHandler
+
+
+def _body(body: bytes) -> tuple[str | None, bool]:
+    if not body:
+        return None, False
+    try:
+        return body.decode(), False
+    except UnicodeDecodeError:
+        return base64.b64encode(body).decode(), True
+
+
+def http_api_event(
+    route: Route,
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    parameters: dict[str, str],
+    url: str,
+) -> dict[str, Any]:
+    """The HTTP API payload format 2.0 event."""
+    now = dt.datetime.now(dt.UTC)
+    text, encoded = _body(body)
+    route_key = f"{route.method} {route.path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": dict(headers),
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": url.split("//", 1)[-1],
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if "cookie" in headers:
+        event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
+    if query:
+        event["queryStringParameters"] = {k: v for k, v in parse_qsl(query, keep_blank_values=True)}
+    if parameters:
+        event["pathParameters"] = parameters
+    if text is not None:
+        event["body"] = text
+    return event
+
+
+def rest_api_event(
+    route: Route,
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    parameters: dict[str, str],
+    url: str,
+) -> dict[str, Any]:
+    """The REST API (payload format 1.0) event."""
+    text, encoded = _body(body)
+    pairs = parse_qsl(query, keep_blank_values=True)
+    multi: dict[str, list[str]] = {}
+    for key, value in pairs:
+        multi.setdefault(key, []).append(value)
+    return {
+        "resource": route.path,
+        "path": path,
+        "httpMethod": method,
+        "headers": dict(headers),
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
+        "multiValueQueryStringParameters": multi or None,
+        "pathParameters": parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "httpMethod": method,
+            "path": f"/Prod{path}",
+            "resourcePath": route.path,
+            "stage": "Prod",
+            "requestId": uuid.uuid4().hex,
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent", "")},
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def read_answer(result: Any, payload_version: str) -> tuple[int, dict[str, str], bytes]:
+    """A function's answer as API Gateway reads it (see the module docstring)."""
+    if isinstance(result, dict) and "statusCode" in result:
+        try:
+            status = int(result["statusCode"])
+        except (TypeError, ValueError):
+            return 502, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
+        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        return status, headers, data
+    if payload_version == "2.0" and result is not None:  # any other JSON value: a 200 with it
+        return 200, {"content-type": "application/json"}, codec.dumps(result).encode()
+    return 502, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
