@@ -109,7 +109,7 @@ class ApiServer:
         else:
             return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
         build = http_api_event if route.payload_version == "2.0" else rest_api_event
-        event = build(route, method, parts.path, parts.query, headers, body, parameters, self.url)
+        event = build(route, Request(method, parts.path, parts.query, headers, body, parameters, self.url))
         started = time.perf_counter()
         try:
             result = self.handlers[route.function](event, self.context(route.function))
@@ -158,17 +158,23 @@ def _body(body: bytes) -> tuple[str | None, bool]:
         return base64.b64encode(body).decode(), True
 
 
-def http_api_event(
-    route: Route,
-    method: str,
-    path: str,
-    query: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    parameters: dict[str, str],
-    url: str,
-) -> dict[str, Any]:
+@dataclass
+class Request:
+    """One HTTP request to a route, as the server received it."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+    parameters: dict[str, str]  # the route's path parameters
+    url: str  # the server's own URL
+
+
+def http_api_event(route: Route, request: Request) -> dict[str, Any]:
     """The HTTP API payload format 2.0 event."""
+    method, path, query, headers = request.method, request.path, request.query, request.headers
+    body, parameters, url = request.body, request.parameters, request.url
     now = dt.datetime.now(dt.UTC)
     text, encoded = _body(body)
     route_key = f"{route.method} {route.path}"
@@ -209,17 +215,10 @@ def http_api_event(
     return event
 
 
-def rest_api_event(
-    route: Route,
-    method: str,
-    path: str,
-    query: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    parameters: dict[str, str],
-    url: str,
-) -> dict[str, Any]:
+def rest_api_event(route: Route, request: Request) -> dict[str, Any]:
     """The REST API (payload format 1.0) event."""
+    method, path, query, headers = request.method, request.path, request.query, request.headers
+    body, parameters = request.body, request.parameters
     text, encoded = _body(body)
     pairs = parse_qsl(query, keep_blank_values=True)
     multi: dict[str, list[str]] = {}
