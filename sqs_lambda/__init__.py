@@ -27,7 +27,7 @@ from .router import Router
 if TYPE_CHECKING:
     from .producer import Producer
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DecodeError",

@@ -161,3 +161,16 @@ def test_every_import_resolves_even_the_lazy_ones() -> None:
                     if not hasattr(loaded, name) and importlib.util.find_spec(f"{module}.{name}") is None
                 ]
     assert unresolved == []
+
+
+def test_the_version_is_written_once_and_the_packages_are_typed() -> None:
+    import importlib.metadata
+
+    import sqs_lambda
+
+    assert importlib.metadata.version("sqs-lambda") == sqs_lambda.__version__
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert all((ROOT / package / "py.typed").exists() for package in (RUNTIME, DEV, TESTKIT))
