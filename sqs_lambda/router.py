@@ -1,7 +1,7 @@
 """The Router: the facade users write against.
 
-It composes the parts, each in its own module:
-- :class:`~sqs_lambda.registry.Registry`: jobs by name and raw routes (``@router.job()``, ``@router.raw()``);
+It is the :class:`~sqs_lambda.registry.Registry` (jobs by name and raw routes: ``@router.job()``,
+``@router.raw()``), and composes the other parts, each in its own module:
 - :class:`~sqs_lambda.dispatch.Dispatcher`: a record becomes a call (``router.prepare(record)``);
 - :class:`~sqs_lambda.consumer.Consumer`: the batch loop behind ``router.lambda_handler``;
 - :class:`~sqs_lambda.jobs.SenderSlot`: where ``job.delay()`` sends (``router.producer``, ``router.bind``).
@@ -10,7 +10,7 @@ Nothing here imports boto3.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import backoff as _backoff
@@ -31,7 +31,7 @@ FORMATS = ("sqs_lambda", "sqs_workers", "celery", "django_eb_sqs")
 __all__ = ["BakedJob", "Call", "Job", "RawRoute", "Router", "unknown_job_reason"]
 
 
-class Router:
+class Router(Registry):
     """Registers jobs and raw routes; routes SQS records to them.
 
     Settings (all optional):
@@ -72,9 +72,9 @@ class Router:
             backoff=default_backoff if default_backoff is not None else _backoff.exponential(),
             unknown_job=unknown_job,
         )
-        self.registry = Registry(default_policy)
-        self.registry.sender = SenderSlot(self.registry, queue_url=queue_url, queue_name=queue_name)
-        self.dispatcher = Dispatcher(self.registry, accept=accept, aliases=aliases, signing_key=signing_key)
+        super().__init__(default_policy)
+        self.sender = SenderSlot(self, queue_url=queue_url, queue_name=queue_name)
+        self.dispatcher = Dispatcher(self, accept=accept, aliases=aliases, signing_key=signing_key)
         self.consumer = Consumer(
             self.dispatcher,
             ConsumerSettings(
@@ -85,30 +85,6 @@ class Router:
                 max_concurrency=max_concurrency,
             ),
         )
-
-    # -- registration: ``@router.job()`` and ``@router.raw()`` are the registry's (see there) --------
-
-    @property
-    def job(self) -> Callable[..., Callable[[Callable[..., Any]], Job]]:
-        """Register a job handler: ``@router.job(name=None, *, max_retries=None, backoff=None)``."""
-        return self.registry.job
-
-    @property
-    def raw(self) -> Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]]:
-        """Register a raw route: ``@router.raw(*, source=None, detail_type=None, match=None, text=False)``."""
-        return self.registry.raw
-
-    @property
-    def jobs(self) -> dict[str, Job]:
-        return self.registry.jobs
-
-    @property
-    def raw_routes(self) -> list[RawRoute]:
-        return self.registry.raw_routes
-
-    @property
-    def default_policy(self) -> JobPolicy:
-        return self.registry.default_policy
 
     # -- consuming ----------------------------------------------------------------------------------
 
@@ -122,7 +98,7 @@ class Router:
 
     def unknown_job_reason(self, name: str) -> str:
         """Why ``name`` is not a job here: the known names, and the nearest one to a typo."""
-        return unknown_job_reason(name, self.registry.jobs)
+        return unknown_job_reason(name, self.jobs)
 
     @property
     def backend(self) -> SqsBackend:
@@ -141,8 +117,8 @@ class Router:
     @property
     def producer(self) -> Producer:
         """The producer bound to this router's queue (explicit setting, else the environment)."""
-        return self.registry.sender.get()
+        return self.sender.get()
 
     def bind(self, producer: Producer | None) -> None:
         """Send ``.delay()`` calls through ``producer`` (tests, or a custom client)."""
-        self.registry.sender.bind(producer)
+        self.sender.bind(producer)
