@@ -13,6 +13,9 @@ which could go upstream as it is:
 3. a receipt handle is indexed when it is issued, so ``DeleteMessage`` finds its message at once;
 4. ``Message.had_receipt_handle`` checks without building a list (for the fallback scan).
 
+One more fixes a race rather than a cost: receives from a FIFO queue are serialised per queue (moto
+picks a batch without a lock, so two pollers could share one message group).
+
 They are applied only to the pinned moto (:data:`PINNED`); any other version runs unpatched, slower,
 and says so once. ``tests/local/test_moto_speedups.py`` fails loudly when the pinned moto changes.
 """
@@ -69,6 +72,7 @@ def apply() -> bool:
     _scan_with_one_clock(models.Queue)
     _defer_counts(models.Queue)
     _index_receipts(models.Message, models.Queue)
+    _serialize_fifo_receives(models.SQSBackend)
     models._sqs_lambda_patched = True  # type: ignore[attr-defined]
     return True
 
@@ -163,6 +167,25 @@ def _scan_with_one_clock(queue_class: Any) -> None:
         return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
     queue_class.messages = property(messages)
+
+
+def _serialize_fifo_receives(backend_class: Any) -> None:
+    """One ReceiveMessage at a time per FIFO queue: moto picks a batch without a lock, so two concurrent
+    receives could both take messages of one group, and a later message could run before an earlier one
+    failed (SQS never hands out a group that has messages in flight)."""
+    receive = backend_class.receive_message
+    locks: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        if not queue_name.endswith(".fifo"):
+            return receive(self, queue_name, *args, **kwargs)
+        with guard:
+            lock = locks.setdefault(queue_name, threading.Lock())
+        with lock:
+            return receive(self, queue_name, *args, **kwargs)
+
+    backend_class.receive_message = receive_message
 
 
 def _index_receipts(message_class: Any, queue_class: Any) -> None:

@@ -28,6 +28,7 @@ FINGERPRINTS = {
     "Message.had_receipt_handle": "e055aa2f87e34eeb",
     "Message.visible": "6c294e2d55cee705",
     "Message.delayed": "20e99c906270ce1c",
+    "SQSBackend.receive_message": "81c953549248ab14",
 }
 
 
