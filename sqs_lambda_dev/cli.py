@@ -22,7 +22,7 @@ from rich.table import Table
 from sqs_lambda_dev.endpoints import all_queues, router_for, send_queue, source_queues
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Run SQS jobs on AWS Lambda: local runtime, template doctor and queue operations.",
@@ -37,8 +37,21 @@ AwsFlag = Annotated[bool, typer.Option("--aws", help="Use AWS even though a loca
 StageFlag = Annotated[str | None, typer.Option("--stage", help="Queue-name prefix (default: $SQS_LAMBDA_STAGE).")]
 
 
+def _print_version(context: typer.Context, value: bool) -> None:
+    if value:
+        from sqs_lambda import __version__
+
+        out.print(f"sqs-lambda {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main_options(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     STATE["debug"] = debug
 
 

@@ -353,3 +353,11 @@ def test_status_watch_refreshes_until_interrupted(sqs_local: LocalSqs, sqs_queue
     assert watch.returncode == 0
     rows = [line for line in output.splitlines() if sqs_queue.name in line and "│" in line]
     assert rows and rows[-1].split("│")[2].strip() == "1"  # the refreshed view shows the new message
+
+
+def test_version_and_shell_completion(tmp_path: Path) -> None:
+    import sqs_lambda
+
+    assert cli("--version", cwd=tmp_path).stdout.strip() == f"sqs-lambda {sqs_lambda.__version__}"
+    completion = cli("--show-completion", "bash", cwd=tmp_path, check=False)
+    assert completion.returncode == 0 and "complete" in completion.stdout
