@@ -9,7 +9,7 @@ here runs a job (:mod:`sqs_lambda.invoke` does) or decides a failure's fate (:mo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 
@@ -89,7 +89,7 @@ class Dispatcher:
         """A call for a peer's message (no signature: peers' formats carry none)."""
         from . import peers
 
-        jobs = self.registry.jobs
+        jobs = self.jobs
         known = jobs.get(self.aliases.get(found.job, found.job))
         positional = known.schema.positional if known is not None else ()
         envelope, kwargs = peers.to_envelope(found, positional, self.aliases, list(jobs), message_id)
@@ -100,8 +100,8 @@ class Dispatcher:
             raise JobArgumentError(f"invalid arguments: {error}", message_id=message_id, job=job.name) from None
         return self._call(job, envelope, values)
 
-    def _unknown(self, name: str, message_id: str | None) -> Job:
-        raise UnknownJobError(unknown_job_reason(name, self.registry.jobs), message_id=message_id, job=name)
+    def _unknown(self, name: str, message_id: str | None) -> NoReturn:
+        raise UnknownJobError(unknown_job_reason(name, self.jobs), message_id=message_id, job=name)
 
     def _call(self, job: Job, envelope: wire.Envelope, values: Any) -> Call:
         schema = job.schema
