@@ -427,7 +427,7 @@ def explain(error: BaseException) -> str:
 
 def main() -> None:
     try:
-        code = app(standalone_mode=False)  # click returns typer.Exit's code in this mode
+        code = app(prog_name="sqs-lambda", standalone_mode=False)  # returns typer.Exit's code in this mode
         if isinstance(code, int) and code:
             sys.exit(code)
     except typer.Exit as done:

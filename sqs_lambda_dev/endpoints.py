@@ -152,7 +152,7 @@ def local_routers(target: Target) -> dict[str, Any]:
     if target.routers is None:
         target.routers = {}
         try:
-            from sqs_lambda_dev.local.functions import _import_handler
+            from sqs_lambda_dev.local.functions import import_handler
             from sqs_lambda_dev.template import load
 
             template = load(target.state["template"], parameters={"Stage": target.stage} if target.stage else None)
@@ -160,7 +160,7 @@ def local_routers(target: Target) -> dict[str, Any]:
                 properties = resource.get("Properties", {})
                 url = target.state["queues"].get(template.logical_id_of(properties.get("EventSourceArn")))
                 function = str(template.logical_id_of(properties.get("FunctionName")))
-                handler = _import_handler(
+                handler = import_handler(
                     function,
                     Path(template.code_uris[function]),
                     str(template.properties(function).get("Handler", "app.lambda_handler")),

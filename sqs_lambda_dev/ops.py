@@ -278,12 +278,13 @@ def redrive_in_place(
 
     Bounded like :func:`redrive`: each message the DLQ held at the start runs once. Successes are
     deleted from the DLQ; failures stay there. Returns (succeeded, failed)."""
+    from sqs_lambda_dev.local.invocation import InProcessFunction
     from sqs_lambda_dev.local.trigger import Trigger, TriggerConfig
 
     info = backend.queue_info(url=dlq_url)
     trigger = Trigger(
-        TriggerConfig(name=info.name, queue_url=dlq_url, queue_arn=info.arn, timeout_seconds=timeout_seconds),
-        handler,
+        TriggerConfig(name=info.name, queue_url=dlq_url, queue_arn=info.arn),
+        InProcessFunction(handler, timeout=timeout_seconds),
         backend,
     )
     succeeded = failed = 0

@@ -94,15 +94,11 @@ class LocalSqs:
         """Receive one batch and run it through ``router.lambda_handler`` as Lambda's trigger would.
 
         Returns the trigger's judgement (None when the queue had nothing)."""
+        from sqs_lambda_dev.local.invocation import InProcessFunction
         from sqs_lambda_dev.local.trigger import Trigger, TriggerConfig
 
-        config = TriggerConfig(
-            name=queue.name,
-            queue_url=queue.url,
-            queue_arn=queue.arn,
-            batch_size=batch_size,
-            timeout_seconds=timeout_seconds,
-        )
-        trigger = Trigger(config, handler or router.lambda_handler, self.backend)
+        config = TriggerConfig(name=queue.name, queue_url=queue.url, queue_arn=queue.arn, batch_size=batch_size)
+        function = InProcessFunction(handler or router.lambda_handler, timeout=timeout_seconds)
+        trigger = Trigger(config, function, self.backend)
         messages = trigger.receive(wait_seconds=wait)
         return trigger.deliver(messages) if messages else None

@@ -1,7 +1,9 @@
 """What ``sqs-lambda local`` shows: a live view on a terminal, lines otherwise, JSON with ``--json``.
 
-Events come from the runtime's threads (``engine``, ``resources``, ``invoke``, ``filtered``,
-``schedule``, ``warning``, ``error``); the live view also polls queue counts. Colour only on a TTY.
+Events come from the runtime's threads (``engine``, ``resources``, ``http-api``, ``http``, ``invoke``,
+``filtered``, ``schedule``, ``cold-start``, ``timeout``, ``init-error``, ``log`` and ``report``: each
+environment's output and Lambda's START/END/REPORT lines, prefixed with the function's name;
+``warning``, ``error``); the live view also polls queue counts. Colour only on a TTY.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich.live import Live
 from rich.table import Table
 
 from sqs_lambda_dev.local.runtime import LocalRuntime
+from sqs_lambda_dev.local.trigger import percentile
 
 
 class Display:
@@ -42,7 +45,7 @@ class Display:
             if self._live is not None:
                 self._recent = [*self._recent[-7:], line]
             else:
-                self.console.print(line, markup=False)
+                self.console.print(line, markup=False, soft_wrap=True)
 
     @staticmethod
     def _describe(kind: str, data: dict[str, Any]) -> str | None:
@@ -53,6 +56,14 @@ class Display:
             return f"HTTP API: {data['url']} ({data['routes']})"
         if kind == "http":
             return f"{data['function']}: {data['route']} -> {data['status']}, {data['duration_ms']:.0f} ms"
+        if kind in ("log", "report"):
+            return f"{data['function']} | {data['line']}"
+        if kind == "cold-start":
+            return f"{data['function']}: cold start, init {data['init_ms']:.0f} ms ({data['live']} environment(s))"
+        if kind == "timeout":
+            return f"{data['function']}: timed out after {data['seconds']:g} s; environment replaced"
+        if kind == "init-error":
+            return f"{data['function']}: init failed ({data['error']}); the batch returns to its queue"
         if kind == "resources":
             return "created queues: " + ", ".join(data["queues"].values())
         if kind == "invoke":
@@ -124,36 +135,45 @@ class Display:
         return table
 
     @staticmethod
-    def function_table(runtime: LocalRuntime) -> Table:
+    def function_stats(runtime: LocalRuntime) -> dict[str, dict[str, Any]]:
+        """Per function: its triggers' invocations and records, and its environments' life."""
+        stats: dict[str, dict[str, Any]] = {}
+        for function in runtime.functions.values():
+            triggers = [t.stats for t in runtime.triggers.values() if t.function is function]
+            durations = [d for t in triggers for d in t.durations_ms]
+            stats[function.name] = {
+                "invocations": sum(t.invocations for t in triggers),
+                "records": sum(t.records for t in triggers),
+                "succeeded": sum(t.succeeded for t in triggers),
+                "failed": sum(t.failed for t in triggers),
+                "p50_ms": percentile(durations, 0.5),
+                "p95_ms": percentile(durations, 0.95),
+                "cold_starts": function.stats.cold_starts,
+                "timeouts": function.stats.timeouts,
+                "init_errors": function.stats.init_errors,
+                "environments": function.stats.live,
+            }
+        return stats
+
+    @classmethod
+    def function_table(cls, runtime: LocalRuntime) -> Table:
         table = Table(title="functions", title_justify="left")
-        for column in ("function", "invocations", "records", "ok", "failed", "p50 ms", "p95 ms"):
+        columns = ("function", "invocations", "records", "ok", "failed", "p50 ms", "p95 ms", "cold", "timeouts", "envs")
+        for column in columns:
             table.add_column(column, justify="left" if column == "function" else "right")
-        for trigger in runtime.triggers.values():
-            stats = trigger.stats
+        for name, stats in cls.function_stats(runtime).items():
             table.add_row(
-                trigger.config.function_name,
-                str(stats.invocations),
-                str(stats.records),
-                str(stats.succeeded),
-                str(stats.failed),
-                f"{stats.percentile(0.5):.0f}",
-                f"{stats.percentile(0.95):.0f}",
+                name,
+                *(str(stats[key]) for key in ("invocations", "records", "succeeded", "failed")),
+                f"{stats['p50_ms']:.0f}",
+                f"{stats['p95_ms']:.0f}",
+                *(str(stats[key]) for key in ("cold_starts", "timeouts", "environments")),
             )
         return table
 
     def summary(self, runtime: LocalRuntime, extra: dict[str, Any] | None = None) -> None:
         if self.json_output:
-            stats = {
-                t.config.function_name: {
-                    "invocations": t.stats.invocations,
-                    "records": t.stats.records,
-                    "succeeded": t.stats.succeeded,
-                    "failed": t.stats.failed,
-                    "p50_ms": t.stats.percentile(0.5),
-                    "p95_ms": t.stats.percentile(0.95),
-                }
-                for t in runtime.triggers.values()
-            }
+            stats = self.function_stats(runtime)
             print(
                 json.dumps(
                     {"event": "summary", "functions": stats, "queues": runtime.queue_counts(), **(extra or {})},

@@ -4,7 +4,8 @@ Routes come from the SAM template (``Path``, ``Method``; ``ANY`` and ``{param}``
 included). A request becomes the event of the payload format the template declares: HTTP API 2.0 by
 default (``PayloadFormatVersion: "1.0"`` on an ``HttpApi`` event for the old one), REST API 1.0 for
 ``Api`` events. The function's answer is read as API Gateway reads it: ``{statusCode, headers, body,
-isBase64Encoded}``; for HTTP API 2.0 any other JSON value is a 200 with that JSON. A crash is a 502.
+isBase64Encoded}``; for HTTP API 2.0 any other JSON value is a 200 with that JSON. A failed invocation
+is a 502, one that runs past the function's timeout a 504.
 Authorizers are not emulated: every local route is open (say so where it matters).
 """
 
@@ -23,8 +24,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from sqs_lambda import codec
+from sqs_lambda_dev.local.invocation import Function
 
-Handler = Callable[[dict[str, Any], Any], Any]
+_FAILED = b'{"message":"Internal Server Error"}'
+_TIMED_OUT = b'{"message":"Endpoint request timed out"}'
 
 
 @dataclass
@@ -67,18 +70,17 @@ def routes_of(sam: Mapping[str, Any]) -> list[Route]:
 
 
 class ApiServer:
-    """Serves ``routes`` on 127.0.0.1 (a free port unless given), invoking ``handlers[function]``."""
+    """Serves ``routes`` on 127.0.0.1 (a free port unless given), invoking ``functions[logical id]``."""
 
     def __init__(
         self,
         routes: list[Route],
-        handlers: Mapping[str, Handler],
+        functions: Mapping[str, Function],
         *,
-        context: Callable[[str], Any],
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
         port: int = 0,
     ) -> None:
-        self.routes, self.handlers, self.context = routes, handlers, context
+        self.routes, self.functions = routes, functions
         self.on_event = on_event or (lambda kind, data: None)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _request_handler(self))
         self._server.daemon_threads = True
@@ -111,12 +113,14 @@ class ApiServer:
         build = http_api_event if route.payload_version == "2.0" else rest_api_event
         event = build(route, Request(method, parts.path, parts.query, headers, body, parameters, self.url))
         started = time.perf_counter()
-        try:
-            result = self.handlers[route.function](event, self.context(route.function))
-        except Exception as error:  # the function crashed: API Gateway answers 502
-            self.on_event("error", {"function": route.function, "error": f"{type(error).__name__}: {error}"})
-            return 502, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
-        status, answer_headers, answer = read_answer(result, route.payload_version)
+        outcome = self.functions[route.function].invoke(event)
+        if outcome.timed_out:  # API Gateway's own answer when the integration runs out of time
+            status, answer_headers, answer = 504, {"content-type": "application/json"}, _TIMED_OUT
+        elif outcome.error:  # the function failed: API Gateway answers 502
+            self.on_event("error", {"function": route.function, "error": outcome.error})
+            status, answer_headers, answer = 502, {"content-type": "application/json"}, _FAILED
+        else:
+            status, answer_headers, answer = read_answer(outcome.response, route.payload_version)
         elapsed = round((time.perf_counter() - started) * 1000, 2)
         self.on_event(
             "http",

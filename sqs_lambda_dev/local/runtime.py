@@ -1,9 +1,11 @@
 """``sqs-lambda local``: run a whole SAM template on this machine.
 
-The runtime starts (or connects to) an SQS endpoint, creates the template's resources, imports its
-functions, and runs one :class:`Trigger` per SQS event source mapping and one timer per scheduled rule.
-Functions are invoked through their real ``lambda_handler`` with a Lambda-shaped event and context: the
-same code path as in AWS. A state file (``.sqs-lambda/local.json``) lets other commands find it.
+The runtime starts (or connects to) an SQS endpoint, creates the template's resources, and runs one
+:class:`Trigger` per SQS event source mapping, one timer per scheduled rule and an HTTP server for the
+API events. Each function runs in execution environments of its own (:mod:`.environments`): separate
+processes with AWS's runtime interface client, its own environment and path, so its real
+``lambda_handler`` gets Lambda's event and context, as in AWS. The runtime's process imports no
+function code. A state file (``.sqs-lambda/local.json``) lets other commands find it.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ from typing import Any
 from sqs_lambda import aws
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda.sqs import AwsSqs
-from sqs_lambda_dev.events import LambdaContext
-from sqs_lambda_dev.local import environ
-from sqs_lambda_dev.local.functions import LocalFunction, load_functions
+from sqs_lambda_dev.local.environments import FunctionPool
+from sqs_lambda_dev.local.functions import FunctionSpec, function_specs
 from sqs_lambda_dev.local.http import ApiServer, routes_of
 from sqs_lambda_dev.local.resources import LocalResources, create
 from sqs_lambda_dev.local.schedule import Schedule, ScheduledTarget
@@ -82,7 +83,7 @@ class LocalRuntime:
         self.endpoint = options.endpoint_url or ""
         self.template: Template | None = None
         self.resources = LocalResources()
-        self.functions: dict[str, LocalFunction] = {}
+        self.functions: dict[str, FunctionPool] = {}
         self.triggers: dict[str, Trigger] = {}
         self.schedules: list[ScheduledTarget] = []
         self._stop = threading.Event()
@@ -119,22 +120,25 @@ class LocalRuntime:
                 "tables": self.resources.tables,
             },
         )
-        self.functions = load_functions(template, self.resources.names(), self.function_environment())
-        self._check_python_versions()
+        specs = function_specs(template, self.resources.names())
+        environment = self.function_environment()
+        self.functions = {
+            logical: FunctionPool(spec, environment=environment, region=template.region, on_event=self.on_event)
+            for logical, spec in specs.items()
+        }
+        self._check_python_versions(specs)
         self._build_triggers()
         self._build_schedules()
         self._serve_apis()
         self._write_state()
 
-    def _check_python_versions(self) -> None:
+    def _check_python_versions(self, specs: dict[str, FunctionSpec]) -> None:
         """Say once which functions declare another Python than the one running them here."""
-        assert self.template is not None
         running = f"python{sys.version_info.major}.{sys.version_info.minor}"
         others: dict[str, list[str]] = {}
-        for logical in self.functions:
-            declared = str(self.template.resolve(self.template.properties(logical).get("Runtime")) or "")
-            if declared.startswith("python") and declared != running:
-                others.setdefault(declared, []).append(logical)
+        for logical, spec in specs.items():
+            if spec.runtime.startswith("python") and spec.runtime != running:
+                others.setdefault(spec.runtime, []).append(logical)
         for declared, names in sorted(others.items()):
             self.on_event(
                 "warning",
@@ -147,12 +151,15 @@ class LocalRuntime:
         return aws.client(service, self.template.region, endpoint_url=self.endpoint, credentials=self.credentials)
 
     def function_environment(self) -> dict[str, str]:
-        """What every local function finds in its environment besides its own variables: the endpoint."""
-        assert self.template is not None
+        """What every local function finds in its environment besides its own variables and Lambda's:
+        the endpoint, and credentials for it (the local keys, or an external engine's from this shell)."""
         environment = {name: self.endpoint for name in ENDPOINT_VARIABLES}
-        environment["AWS_REGION"] = environment["AWS_DEFAULT_REGION"] = self.template.region
         if self.credentials is not None:
             environment.update(LOCAL_KEYS)
+        else:
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                if name in os.environ:
+                    environment[name] = os.environ[name]
         return environment
 
     def _build_triggers(self) -> None:
@@ -175,12 +182,10 @@ class LocalRuntime:
                 queue_arn=self.resources.queue_arns[queue],
                 batch_size=int(template.resolve(properties.get("BatchSize")) or 10),
                 window_seconds=float(template.resolve(properties.get("MaximumBatchingWindowInSeconds")) or 0),
-                timeout_seconds=self.functions[function].timeout,
                 max_concurrency=int(scaling.get("MaximumConcurrency") or 2),
                 filters=FilterCriteria([f["Pattern"] for f in filters if isinstance(f, dict) and "Pattern" in f]),
-                function_name=self.functions[function].name,
             )
-            self.triggers[name] = Trigger(config, self.functions[function].handler, self.backend, self.on_event)
+            self.triggers[name] = Trigger(config, self.functions[function], self.backend, self.on_event)
 
     def _serve_apis(self) -> None:
         """Serve the template's HttpApi/Api events on 127.0.0.1 (at a free port) and say where."""
@@ -188,15 +193,7 @@ class LocalRuntime:
         routes = [route for route in routes_of(self.template.sam) if route.function in self.functions]
         if not routes:
             return
-        functions = self.functions
-
-        def context(function: str) -> LambdaContext:
-            local = functions[function]
-            return LambdaContext(remaining_ms=int(local.timeout * 1000), function_name=local.name)
-
-        self.api = ApiServer(
-            routes, {name: f.handler for name, f in functions.items()}, context=context, on_event=self.on_event
-        )
+        self.api = ApiServer(routes, self.functions, on_event=self.on_event)
         self.api.start()
         self.api_url = self.api.url
         listed = ", ".join(f"{route.method} {route.path}" for route in routes)
@@ -313,7 +310,7 @@ class LocalRuntime:
         """Stop polling; in-flight invocations finish (their records are deleted only if they succeeded)."""
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=max((t.config.timeout_seconds for t in self.triggers.values()), default=3) + 5)
+            thread.join(timeout=max((f.timeout for f in self.functions.values()), default=3) + 5)
         path = state_path(self.options.state_dir)
         try:
             if json.loads(path.read_text()).get("pid") == os.getpid():
@@ -323,7 +320,8 @@ class LocalRuntime:
         if self.api is not None:
             self.api.stop()
             self.api = None
+        for function in self.functions.values():
+            function.close()
         if self.engine is not None:
             self.engine.stop()
             self.engine = None
-        environ.uninstall()

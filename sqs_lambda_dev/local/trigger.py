@@ -22,9 +22,8 @@ from typing import Any
 
 from sqs_lambda import codec
 from sqs_lambda.sqs import SqsBackend
-from sqs_lambda_dev.events import LambdaContext, lambda_record
-
-Handler = Callable[[dict[str, Any], Any], Any]
+from sqs_lambda_dev.events import lambda_record
+from sqs_lambda_dev.local.invocation import Function
 
 
 @dataclass
@@ -99,6 +98,13 @@ class FilterCriteria:
         return any(pattern.matches_event(view) for pattern in self._patterns)  # type: ignore[arg-type]
 
 
+def percentile(values: Sequence[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 @dataclass
 class MappingStats:
     invocations: int = 0
@@ -108,12 +114,6 @@ class MappingStats:
     filtered: int = 0
     whole_batch_failures: int = 0
     durations_ms: list[float] = field(default_factory=list)
-
-    def percentile(self, fraction: float) -> float:
-        if not self.durations_ms:
-            return 0.0
-        ordered = sorted(self.durations_ms)
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 @dataclass
@@ -125,25 +125,23 @@ class TriggerConfig:
     queue_arn: str
     batch_size: int = 10
     window_seconds: float = 0.0
-    timeout_seconds: float = 3.0
     max_concurrency: int = 2
     filters: FilterCriteria = field(default_factory=FilterCriteria)
-    function_name: str = "function"
     enabled: bool = True
 
 
 class Trigger:
-    """Polls one queue and invokes ``handler`` like Lambda's SQS trigger. Thread-safe; one per mapping."""
+    """Polls one queue and invokes ``function`` like Lambda's SQS trigger. Thread-safe; one per mapping."""
 
     def __init__(
         self,
         config: TriggerConfig,
-        handler: Handler,
+        function: Function,
         backend: SqsBackend,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.config = config
-        self.handler = handler
+        self.function = function
         self.backend = backend
         self.stats = MappingStats()
         self.on_event = on_event or (lambda kind, data: None)
@@ -200,31 +198,16 @@ class Trigger:
         return judgement
 
     def invoke(self, records: list[dict[str, Any]]) -> Judgement:
-        """Invoke the handler with a timeout, as Lambda does, and judge the response."""
+        """Invoke the function (bounded by its timeout, as Lambda does) and judge the response."""
         ids = [r["messageId"] for r in records]
-        context = LambdaContext(
-            remaining_ms=int(self.config.timeout_seconds * 1000), function_name=self.config.function_name
-        )
-        outcome: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                outcome["response"] = self.handler({"Records": records}, context)
-            except BaseException as error:  # the function crashed: Lambda fails the batch
-                outcome["error"] = error
-
-        started = time.perf_counter()
-        worker = threading.Thread(target=run, daemon=True, name=f"invoke-{self.config.function_name}")
-        worker.start()
-        worker.join(self.config.timeout_seconds)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        if worker.is_alive():
-            judgement = Judgement([], ids, True, f"the function timed out after {self.config.timeout_seconds:g}s")
-        elif "error" in outcome:
-            error = outcome["error"]
-            judgement = Judgement([], ids, True, f"the function raised {type(error).__name__}: {error}")
+        outcome = self.function.invoke({"Records": records})
+        elapsed_ms = outcome.duration_ms
+        if outcome.timed_out:
+            judgement = Judgement([], ids, True, f"the function timed out after {self.function.timeout:g}s")
+        elif outcome.error:
+            judgement = Judgement([], ids, True, f"the function failed: {outcome.error}")
         else:
-            judgement = judge_response(outcome.get("response"), ids)
+            judgement = judge_response(outcome.response, ids)
         with self._lock:
             stats = self.stats
             stats.invocations += 1
@@ -237,7 +220,7 @@ class Trigger:
             "invoke",
             {
                 "mapping": self.config.name,
-                "function": self.config.function_name,
+                "function": self.function.name,
                 "records": len(ids),
                 "succeeded": len(judgement.succeeded),
                 "failed": len(judgement.failed),
@@ -292,4 +275,4 @@ class Trigger:
             workers = [w for w in workers if w.is_alive()] + [thread]
             thread.start()
         for worker in workers:  # in-flight invocations finish (bounded by the function timeout)
-            worker.join(self.config.timeout_seconds + 1)
+            worker.join(self.function.timeout + 1)

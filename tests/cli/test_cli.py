@@ -359,5 +359,15 @@ def test_version_and_shell_completion(tmp_path: Path) -> None:
     import sqs_lambda
 
     assert cli("--version", cwd=tmp_path).stdout.strip() == f"sqs-lambda {sqs_lambda.__version__}"
-    completion = cli("--show-completion", "bash", cwd=tmp_path, check=False)
-    assert completion.returncode == 0 and "complete" in completion.stdout
+    # What an installed completion script asks the CLI (the shell is named, not detected from the parent).
+    environment = {
+        **os.environ,
+        "_SQS_LAMBDA_COMPLETE": "complete_bash",
+        "COMP_WORDS": "sqs-lambda sta",
+        "COMP_CWORD": "1",
+    }
+    completion = subprocess.run(CLI, env=environment, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert completion.returncode == 0 and completion.stdout.split() == ["status"], completion.stderr
+    environment["_SQS_LAMBDA_COMPLETE"] = "source_bash"
+    script = subprocess.run(CLI, env=environment, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert "complete -o default -F _sqs_lambda_completion sqs-lambda" in script.stdout

@@ -22,7 +22,6 @@ import json, os, threading, time
 from sqs_lambda import Router
 
 _lock = threading.Lock()
-active = {"now": 0, "peak": 0}
 
 
 def log(kind, event, **extra):
@@ -66,13 +65,9 @@ def always_fails(event, context):
 
 
 def busy(event, context):
-    with _lock:
-        active["now"] += 1
-        active["peak"] = max(active["peak"], active["now"])
+    started = time.time()
     time.sleep(0.4)
-    with _lock:
-        active["now"] -= 1
-    log("busy", event, peak=active["peak"])
+    log("busy", event, start=started, end=time.time(), pid=os.getpid())
     return {}
 
 
@@ -110,8 +105,15 @@ def function(handler: str, queue: str, *, timeout: int = 10, log_file: Path, **e
 
 
 class LocalRun:
-    def __init__(self, directory: Path, runtime: LocalRuntime, log_file: Path) -> None:
-        self.directory, self.runtime, self.log_file = directory, runtime, log_file
+    def __init__(self, directory: Path, runtime: LocalRuntime, log_file: Path, events: list[tuple[str, Any]]) -> None:
+        self.directory, self.runtime, self.log_file, self.events = directory, runtime, log_file, events
+
+    def events_of(self, kind: str) -> list[dict[str, Any]]:
+        return [data for event_kind, data in list(self.events) if event_kind == kind]
+
+    def lines(self) -> list[str]:
+        """What the runtime printed for its functions: their output and Lambda's platform lines."""
+        return [data["line"] for kind, data in list(self.events) if kind in ("log", "report")]
 
     def url(self, logical: str) -> str:
         return self.runtime.resources.queue_urls[logical]
@@ -155,6 +157,7 @@ def run_local(sqs_local: Any, tmp_path: Path) -> Iterator[Callable[..., LocalRun
         (tmp_path / "src" / "app.py").write_text(textwrap.dedent(FUNCTION_CODE))
         log_file = tmp_path / "log.jsonl"
         (tmp_path / "template.yaml").write_text(json.dumps(sam_template(build(log_file), stage=stage)))
+        events: list[tuple[str, Any]] = []
         runtime = LocalRuntime(
             RuntimeOptions(
                 template=tmp_path / "template.yaml",
@@ -162,13 +165,14 @@ def run_local(sqs_local: Any, tmp_path: Path) -> Iterator[Callable[..., LocalRun
                 fire_schedules=fire_schedules,
                 state_dir=tmp_path / ".state",
                 **options,
-            )
+            ),
+            on_event=lambda kind, data: events.append((kind, data)),
         )
-        runtime.start()
         started.append(runtime)
+        runtime.start()
         if background:
             runtime.run_background()
-        return LocalRun(tmp_path, runtime, log_file)
+        return LocalRun(tmp_path, runtime, log_file, events)
 
     yield start
     for runtime in started:

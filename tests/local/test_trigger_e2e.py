@@ -126,7 +126,12 @@ def test_maximum_concurrency_bounds_invocations(run_local: Any) -> None:
         run.send("Q", {"n": n})
     run.runtime.run_background()
     run.wait_for(lambda: len(run.log()) == 8, seconds=30)
-    assert max(e["peak"] for e in run.log()) == 2
+    # Each invocation ran in an environment (a process) of its own function; never three at once.
+    spans = [(e["start"], e["end"]) for e in run.log()]
+    overlapping = max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans)
+    assert overlapping == 2
+    assert len({e["pid"] for e in run.log()}) == 2
+    assert run.runtime.functions["Fn"].stats.peak == 2
 
 
 def schedule(log: Path, expression: str = "rate(1 hour)", **target: Any) -> dict[str, Any]:

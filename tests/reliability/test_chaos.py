@@ -25,20 +25,19 @@ from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
 from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
 
 APP = '''
-"""Chaos jobs: the kind decides how a job misbehaves on its first attempt(s)."""
+"""Chaos jobs: the kind decides how a job misbehaves on its first attempt(s). The attempt is the
+record's receive count: each invocation may land in another execution environment."""
 import json, os, threading, time
 
 from sqs_lambda import Reject, Retry, Router, backoff
+from sqs_lambda.observe import job_fields
 
 router = Router(default_max_retries=3, default_backoff=backoff.constant(1), time_margin_ms=500)
 _lock = threading.Lock()
-_calls = {}
 
 
 def _attempt(n):
-    with _lock:
-        _calls[n] = _calls.get(n, 0) + 1
-        return _calls[n]
+    return job_fields()["attempt"]
 
 
 def _done(n):
