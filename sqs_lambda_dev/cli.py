@@ -174,19 +174,21 @@ def validate(
     template: Annotated[Path, typer.Argument()] = Path("template.yaml"),
     parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
 ) -> None:
-    """Translate the SAM template, lint it with cfn-lint, and check the SQS/Lambda rules."""
+    """Translate the SAM template, lint it with cfn-lint (informational checks included), and check the
+    SQS/Lambda and deploy-readiness rules. Exits 1 on errors."""
     from sqs_lambda_dev.doctor import validate as run
 
     findings = run(template, parameters=dict(item.split("=", 1) for item in (parameter or [])))
     for finding in findings:
-        style = "red" if finding.severity == "error" else "yellow"
+        style = {"error": "red", "warning": "yellow"}.get(finding.severity, "blue")
         out.print(
             f"[{style}]{finding.severity.upper():7}[/] {finding.resource}: {finding.message}. "
             f"[dim]Fix: {finding.fix} ({finding.rule})[/]"
         )
-    errors = sum(f.severity == "error" for f in findings)
-    out.print(f"{template}: {errors} error(s), {len(findings) - errors} warning(s)")
-    if errors:
+    count = {severity: sum(f.severity == severity for f in findings) for severity in ("error", "warning", "info")}
+    summary = f"{template}: {count['error']} error(s), {count['warning']} warning(s)"
+    out.print(summary + (f", {count['info']} informational" if count["info"] else ""))
+    if count["error"]:
         raise typer.Exit(1)
 
 

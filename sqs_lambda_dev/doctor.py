@@ -8,7 +8,9 @@ the fix; errors make the command exit non-zero.
 Rules: a DLQ of the same type behind every triggering queue; ``maxReceiveCount`` >= 5; visibility
 >= 6 x function timeout + batching window; ``ReportBatchItemFailures``; batch size vs window and FIFO;
 DLQ retention >= source retention; EventBridge -> SQS policies restricted by ``aws:SourceArn``;
-encrypted queues; MaximumConcurrency within 2-1000; no ``*`` actions or resources in inline policies.
+encrypted queues; MaximumConcurrency within 2-1000; no ``*`` actions or resources in inline policies;
+and the deploy-readiness rules of :mod:`.readiness` (layer compatibility, runtime lifecycle, Retain
+policies, log retention, public routes). cfn-lint's informational findings are shown as ``info``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqs_lambda import codec
+from sqs_lambda_dev.readiness import Readiness
 from sqs_lambda_dev.template import Template, load
 
 DEFAULT_RETENTION = 345_600
@@ -30,7 +33,7 @@ TRANSLATION_NOISE = {"W1020"}
 
 @dataclass(frozen=True)
 class Finding:
-    severity: str  # "error" | "warning"
+    severity: str  # "error" | "warning" | "info" (only errors fail the command)
     rule: str
     resource: str
     message: str
@@ -81,6 +84,7 @@ class Doctor:
         found += self.check_queues()
         found += self.check_event_policies()
         found += self.check_policies()
+        found += Readiness(self.t, Finding).findings()
         return found
 
     # -- rules ----------------------------------------------------------------------------------------
@@ -318,16 +322,17 @@ class Doctor:
 
 
 def lint(template: Template) -> list[Finding]:
-    """cfn-lint on the translated CloudFormation (errors and warnings)."""
+    """cfn-lint on the translated CloudFormation, informational checks included (``--include-checks I``)."""
     from cfnlint.api import ManualArgs
     from cfnlint.api import lint as cfn_lint
 
-    matches = cfn_lint(codec.dumps(template.cfn), config=ManualArgs(regions=[template.region]))
+    config = ManualArgs(regions=[template.region], include_checks=["I"])
+    matches = cfn_lint(codec.dumps(template.cfn), config=config)
     found = []
     for match in matches:
         rule = str(match.rule.id)
-        severity = "error" if rule.startswith("E") else "warning"
-        if rule.startswith("I") or rule in TRANSLATION_NOISE:
+        severity = {"E": "error", "W": "warning"}.get(rule[:1], "info")
+        if rule in TRANSLATION_NOISE:
             continue
         path = getattr(match, "path", None) or []
         resource = str(path[1]) if len(path) > 1 and path[0] == "Resources" else "template"

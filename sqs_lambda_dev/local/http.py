@@ -54,9 +54,11 @@ class Route:
 
 
 def routes_of(sam: Mapping[str, Any]) -> list[Route]:
-    """The API routes a SAM template declares on its functions."""
-    routes = []
-    for logical, resource in (sam.get("Resources") or {}).items():
+    """The API routes a SAM template declares: its functions' ``HttpApi``/``Api`` events, and plain
+    ``AWS::ApiGatewayV2::Route`` resources whose integration is a function of the template."""
+    resources = sam.get("Resources") or {}
+    routes = _plain_routes(resources)
+    for logical, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
@@ -66,6 +68,37 @@ def routes_of(sam: Mapping[str, Any]) -> list[Route]:
             version = str(properties.get("PayloadFormatVersion", "2.0")) if kind == "HttpApi" else "1.0"
             method = str(properties.get("Method", "ANY")).replace("x-amazon-apigateway-any-method", "ANY")
             routes.append(Route.of(logical, method, str(properties.get("Path", "/$default")), version))
+    return routes
+
+
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+
+def _referenced(value: Any, resources: Mapping[str, Any], types: tuple[str, ...]) -> str | None:
+    """The first resource of one of ``types`` that ``value`` (a Ref, GetAtt or Sub) names."""
+    for name in re.findall(r"[A-Za-z0-9]+", codec.dumps(value)):
+        if (resources.get(name) or {}).get("Type") in types:
+            return name
+    return None
+
+
+def _plain_routes(resources: Mapping[str, Any]) -> list[Route]:
+    routes = []
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::ApiGatewayV2::Route":
+            continue
+        properties = resource.get("Properties") or {}
+        key = properties.get("RouteKey")
+        integration = _referenced(properties.get("Target"), resources, ("AWS::ApiGatewayV2::Integration",))
+        if not isinstance(key, str) or integration is None:
+            continue
+        integration_properties = resources[integration].get("Properties") or {}
+        function = _referenced(integration_properties.get("IntegrationUri"), resources, FUNCTION_TYPES)
+        if function is None:
+            continue
+        method, _, path = key.partition(" ") if key != "$default" else ("ANY", "", "/{proxy+}")
+        version = str(integration_properties.get("PayloadFormatVersion", "2.0"))
+        routes.append(Route.of(function, method, path, version))
     return routes
 
 
@@ -132,6 +165,7 @@ class ApiServer:
 def _request_handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall
 
         def _serve(self) -> None:
             length = int(self.headers.get("content-length") or 0)

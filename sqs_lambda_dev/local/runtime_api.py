@@ -121,6 +121,7 @@ def _error_body(body: bytes, error_type: str | None) -> dict[str, Any]:
 def _handler(api: RuntimeApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # the client keeps its connection; every answer has a length
+        disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall between them
 
         def log_message(self, format: str, *args: Any) -> None:  # the environment's own logs say enough
             pass

@@ -18,11 +18,19 @@ BASE: dict[str, Any] = {
     "Transform": "AWS::Serverless-2016-10-31",
     "Parameters": {"MaxReceiveCount": {"Type": "Number", "Default": 5}},
     "Resources": {
-        "DLQ": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 1209600}},
+        "DLQ": {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {"MessageRetentionPeriod": 1209600},
+        },
         "Queue": {
             "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "VisibilityTimeout": 60,
+                "MessageRetentionPeriod": 345600,
                 "RedrivePolicy": {
                     "deadLetterTargetArn": {"Fn::GetAtt": ["DLQ", "Arn"]},
                     "maxReceiveCount": {"Ref": "MaxReceiveCount"},
@@ -34,8 +42,10 @@ BASE: dict[str, Any] = {
             "Properties": {
                 "CodeUri": "src/",
                 "Handler": "app.lambda_handler",
-                "Runtime": "python3.12",
+                "Runtime": "python3.13",
+                "Architectures": ["arm64"],
                 "Timeout": 10,
+                "LoggingConfig": {"LogGroup": {"Ref": "Logs"}},
                 "Events": {
                     "Jobs": {
                         "Type": "SQS",
@@ -52,6 +62,36 @@ BASE: dict[str, Any] = {
 }
 
 
+BASE["Resources"]["Logs"] = {
+    "Type": "AWS::Logs::LogGroup",
+    "DeletionPolicy": "Delete",
+    "UpdateReplacePolicy": "Delete",
+    "Properties": {"RetentionInDays": 30},
+}
+LAYER = {
+    "Type": "AWS::Serverless::LayerVersion",
+    "Properties": {"ContentUri": "layer/", "CompatibleRuntimes": ["python3.13"], "CompatibleArchitectures": ["arm64"]},
+    "Metadata": {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"},
+}
+
+
+def with_layer(resources: dict[str, Any], **layer_changes: Any) -> None:
+    layer = copy.deepcopy(LAYER)
+    layer["Properties"].update(layer_changes.pop("properties", {}))
+    layer["Metadata"].update(layer_changes.pop("metadata", {}))
+    resources["Layer"] = layer
+    resources["Fn"]["Properties"]["Layers"] = [{"Ref": "Layer"}]
+    resources["Fn"]["Properties"].update(layer_changes)
+
+
+def http_route(resources: dict[str, Any], auth: dict[str, Any] | None) -> None:
+    resources["Api"] = {"Type": "AWS::Serverless::HttpApi", "Properties": {"Auth": auth} if auth else {}}
+    resources["Fn"]["Properties"]["Events"]["Http"] = {
+        "Type": "HttpApi",
+        "Properties": {"ApiId": {"Ref": "Api"}, "Path": "/files", "Method": "POST"},
+    }
+
+
 def write(tmp_path: Path, template: dict[str, Any]) -> Path:
     path = tmp_path / "template.yaml"
     path.write_text(json.dumps(template))  # JSON is YAML
@@ -59,7 +99,12 @@ def write(tmp_path: Path, template: dict[str, Any]) -> Path:
 
 
 def rules(tmp_path: Path, template: dict[str, Any]) -> dict[str, str]:
-    return {f.rule: f"{f.severity} {f.resource}: {f.message} Fix: {f.fix}" for f in validate(write(tmp_path, template))}
+    found: dict[str, str] = {}
+    for f in validate(write(tmp_path, template)):
+        found[f.rule] = " | ".join(
+            filter(None, [found.get(f.rule), f"{f.severity} {f.resource}: {f.message} Fix: {f.fix}"])
+        )
+    return found
 
 
 def mutate(change: Any) -> dict[str, Any]:
@@ -182,6 +227,57 @@ CASES = {
         "encryption",
         "EventBridge cannot deliver",
     ),
+    "layer for another runtime": (
+        lambda r, t: with_layer(r, Runtime="python3.12"),
+        "layer-compat",
+        "runs python3.12, but its layer",
+    ),
+    "layer for another architecture": (
+        lambda r, t: with_layer(r, Architectures=["x86_64"]),
+        "layer-compat",
+        "runs on x86_64, but its layer",
+    ),
+    "layer built for another architecture than it declares": (
+        lambda r, t: with_layer(r, metadata={"BuildArchitecture": "x86_64"}),
+        "layer-compat",
+        "built for x86_64, declared for ['arm64']",
+    ),
+    "runtime deprecated within 12 months": (
+        lambda r, t: r["Fn"]["Properties"].update(Runtime="python3.10"),
+        "runtime-lifecycle",
+        "python3.10 was deprecated on 2026-10-31",
+    ),
+    "queue without Retain": (
+        lambda r, t: (r["Queue"].pop("DeletionPolicy"), r["Queue"].pop("UpdateReplacePolicy")),
+        "retain",
+        "warning Queue: no DeletionPolicy / UpdateReplacePolicy: Retain",
+    ),
+    "table without Retain": (
+        lambda r, t: r.update(
+            Table={
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                },
+            }
+        ),
+        "retain",
+        "drops its items",
+    ),
+    "log group without retention": (
+        lambda r, t: r["Logs"]["Properties"].pop("RetentionInDays"),
+        "log-retention",
+        "keeps logs forever",
+    ),
+    "no log group at all": (
+        lambda r, t: r["Fn"]["Properties"].pop("LoggingConfig"),
+        "log-retention",
+        "warning Fn: its log group keeps logs forever",
+    ),
+    "public HTTP route": (lambda r, t: http_route(r, None), "public-route", "POST /files has no authorizer"),
     "wildcard policy": (
         lambda r, t: r["Fn"]["Properties"].update(
             Policies=[{"Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}]
@@ -198,6 +294,36 @@ def test_each_rule_catches_its_fixture(tmp_path: Path, case: str) -> None:
     found = rules(tmp_path, mutate(change))
     assert rule in found, found
     assert expected in found[rule]
+
+
+def test_a_runtime_deprecated_within_a_year_is_flagged_by_date() -> None:
+    import datetime as dt
+
+    from sqs_lambda_dev.doctor import Finding
+    from sqs_lambda_dev.readiness import Readiness
+    from sqs_lambda_dev.template import load
+
+    template = load(ROOT / "template.yaml")
+    fn = next(iter(template.of_type("AWS::Lambda::Function")))
+    template.cfn["Resources"][fn]["Properties"]["Runtime"] = "python3.11"  # deprecated 2027-06-30
+    flagged = Readiness(template, Finding, today=dt.date(2026, 12, 2)).check_runtimes()
+    assert [(f.rule, f.resource) for f in flagged] == [("runtime-lifecycle", fn)]
+    assert "is deprecated on 2027-06-30" in flagged[0].message and "python3.13" in flagged[0].fix
+    assert Readiness(template, Finding, today=dt.date(2026, 6, 1)).check_runtimes() == []  # 13 months ahead
+
+
+def test_routes_with_an_authorizer_pass(tmp_path: Path) -> None:
+    iam = mutate(lambda r, t: http_route(r, {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}))
+    assert "public-route" not in rules(tmp_path, iam)
+
+
+def test_a_matching_layer_passes(tmp_path: Path) -> None:
+    assert rules(tmp_path, mutate(lambda r, t: with_layer(r))) == {}
+
+
+def test_cfn_lint_informational_findings_are_shown_as_info(tmp_path: Path) -> None:
+    found = validate(write(tmp_path, mutate(lambda r, t: r["Logs"].pop("DeletionPolicy"))))
+    assert [(f.severity, f.rule, f.resource) for f in found] == [("info", "cfn-lint I3011", "Logs")]
 
 
 def test_cfn_lint_runs_on_the_translated_output(tmp_path: Path) -> None:
