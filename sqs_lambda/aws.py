@@ -27,13 +27,15 @@ def client(
     endpoint_url: str | None = None,
     credentials: tuple[str, str] | None = None,
     aws_only: bool = False,
+    profile: str | None = None,
 ) -> Any:
     """A cached boto3 client. One retry layer: botocore's standard mode, 4 attempts in total.
 
-    ``credentials`` (access key, secret) are for local engines, which take any; AWS uses boto3's chain.
-    ``aws_only`` ignores endpoints configured in the environment (the CLI's ``--aws``)."""
+    ``credentials`` (access key, secret) are for local engines, which take any; AWS uses boto3's chain,
+    from the named ``profile`` if given (the AWS CLI's ``--profile``). ``aws_only`` ignores endpoints
+    configured in the environment (the CLI's ``--aws``)."""
     configured = () if aws_only else _endpoint_key(service)
-    key = ("client", service, region or default_region(), endpoint_url, credentials, aws_only, *configured)
+    key = ("client", service, region or default_region(), endpoint_url, credentials, aws_only, profile, *configured)
     found = _clients.get(key)
     if found is not None:
         return found
@@ -49,7 +51,7 @@ def client(
                 ignore_configured_endpoint_urls=aws_only,
             )
             keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
-            _clients[key] = boto3.session.Session(**keys).client(
+            _clients[key] = boto3.session.Session(profile_name=profile, **keys).client(
                 service, region_name=key[2], endpoint_url=endpoint_url, config=config
             )
         return _clients[key]

@@ -117,11 +117,13 @@ class AwsSqs:
         region: str | None = None,
         credentials: tuple[str, str] | None = None,
         aws_only: bool = False,
+        profile: str | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
         self.credentials = credentials  # local engines take any; AWS uses boto3's credential chain
         self.aws_only = aws_only  # ignore endpoints configured in the environment: AWS itself
+        self.profile = profile  # a named profile of ~/.aws/config
         self._queues: dict[str, QueueInfo] = {}
         self._lock = threading.Lock()
 
@@ -132,7 +134,12 @@ class AwsSqs:
         """The boto3 SQS client for the queue's region (for calls this port does not wrap)."""
         region = (aws.region_of(url_or_arn) if url_or_arn else None) or self.region
         return aws.client(
-            "sqs", region, endpoint_url=self.endpoint_url, credentials=self.credentials, aws_only=self.aws_only
+            "sqs",
+            region,
+            endpoint_url=self.endpoint_url,
+            credentials=self.credentials,
+            aws_only=self.aws_only,
+            profile=self.profile,
         )
 
     # -- queues -------------------------------------------------------------------------------------

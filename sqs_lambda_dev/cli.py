@@ -6,6 +6,7 @@ for a failed check or a timeout and 2 for an error.
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import json
@@ -35,6 +36,16 @@ LocalFlag = Annotated[bool, typer.Option("--local", help="Use the local runtime 
 EndpointFlag = Annotated[str | None, typer.Option("--endpoint-url", help="Any SQS-compatible endpoint.")]
 AwsFlag = Annotated[bool, typer.Option("--aws", help="Use AWS even though a local runtime runs here.")]
 StageFlag = Annotated[str | None, typer.Option("--stage", help="Queue-name prefix (default: $SQS_LAMBDA_STAGE).")]
+RegionFlag = Annotated[str | None, typer.Option("--region", help="AWS region (default: $AWS_REGION, the profile's).")]
+
+
+class Output(enum.StrEnum):
+    json = "json"
+    table = "table"
+
+
+OutputFlag = Annotated[Output, typer.Option("--output", "-o", help="json or table.")]
+ProfileFlag = Annotated[str | None, typer.Option("--profile", help="A named profile from ~/.aws/config (AWS only).")]
 
 
 def _print_version(context: typer.Context, value: bool) -> None:
@@ -55,10 +66,14 @@ def main_options(
     STATE["debug"] = debug
 
 
-def _target(local: bool, endpoint_url: str | None, use_aws: bool, stage: str | None) -> Any:
+def _target(
+    local: bool, endpoint_url: str | None, use_aws: bool, stage: str | None, region: str | None, profile: str | None
+) -> Any:
     from sqs_lambda_dev.endpoints import choose
 
-    target = choose(local=local, endpoint_url=endpoint_url, use_aws=use_aws, stage=stage)
+    target = choose(
+        local=local, endpoint_url=endpoint_url, use_aws=use_aws, stage=stage, region=region, profile=profile
+    )
     err.print(f"target: {target.describe()}", style="dim")
     return target
 
@@ -68,12 +83,15 @@ TARGET_OPTIONS: dict[str, tuple[Any, Any]] = {
     "endpoint_url": (EndpointFlag, None),
     "aws": (AwsFlag, False),
     "stage": (StageFlag, None),
+    "region": (RegionFlag, None),
+    "profile": (ProfileFlag, None),
 }
 
 
 def with_target(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command the target options (``--local``, ``--endpoint-url``, ``--aws``, ``--stage``) and
-    call it with the chosen target as ``target``: one declaration for every command that reaches SQS."""
+    """Give a command the target options (``--local``, ``--endpoint-url``, ``--aws``, ``--stage``,
+    ``--region``, ``--profile``) and call it with the chosen target as ``target``: one declaration for
+    every command that reaches SQS."""
     signature = inspect.signature(command, eval_str=True)
     kept = [parameter for name, parameter in signature.parameters.items() if name != "target"]
     added = [
@@ -88,9 +106,11 @@ def with_target(command: Callable[..., None]) -> Callable[..., None]:
         endpoint_url: str | None = None,
         aws: bool = False,
         stage: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
         **kwargs: Any,
     ) -> None:
-        command(*args, target=_target(local, endpoint_url, aws, stage), **kwargs)
+        command(*args, target=_target(local, endpoint_url, aws, stage, region, profile), **kwargs)
 
     run.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
     run.__annotations__ = {parameter.name: parameter.annotation for parameter in kept + added}
@@ -206,12 +226,19 @@ def _age(seconds: float | None) -> str:
 def status(
     queues: Annotated[list[str] | None, typer.Argument()] = None,
     watch: Annotated[bool, typer.Option(help="Refresh every 2 seconds.")] = False,
+    output: OutputFlag = Output.table,
     target: Any = None,
 ) -> None:
     """Visible / in flight / delayed counts, the DLQ depth, and the oldest message's age."""
     from sqs_lambda_dev import ops
 
     urls = source_queues(target, list(queues or []))
+    if output is Output.json:
+        if watch:
+            raise typer.BadParameter("--watch shows a table; --output json prints once")
+        rows = ops.status(target.backend, urls, with_age=target.kind == "aws")
+        out.print_json(json.dumps([ops.status_row(row) for row in rows]))
+        return
 
     def render() -> Table:
         table = Table()
@@ -285,19 +312,64 @@ def send_raw(
 
 
 @app.command()
+def event(
+    job: Annotated[str | None, typer.Argument(help="The job (leave out with --body).")] = None,
+    kwargs: Annotated[str, typer.Option(help="Keyword arguments as a JSON object.")] = "{}",
+    body: Annotated[str | None, typer.Option(help="A raw body instead of a job envelope.")] = None,
+    count: Annotated[int, typer.Option(help="Records in the event (each its own envelope).")] = 1,
+    fifo: Annotated[bool, typer.Option(help="FIFO records (MessageGroupId, SequenceNumber...).")] = False,
+    group: Annotated[str, typer.Option(help="FIFO MessageGroupId.")] = "default",
+    queue: Annotated[str, typer.Option(help="Queue name in the records' eventSourceARN.")] = "jobs",
+    receive_count: Annotated[int, typer.Option(help="ApproximateReceiveCount (a retry when above 1).")] = 1,
+) -> None:
+    """Print a Lambda SQS event whose records carry job envelopes, for `sam local invoke -e` (SAM's
+    `generate-event sqs receive-message --body` breaks on JSON bodies)."""
+    from sqs_lambda_dev.events import sqs_event
+
+    if (job is None) == (body is None):
+        raise typer.BadParameter("give a JOB, or --body for a raw message")
+    arguments = json.loads(kwargs)
+    if not isinstance(arguments, dict):
+        raise typer.BadParameter("--kwargs must be a JSON object")
+    message: Any = body if job is None else (job, arguments)
+    messages = [message] * max(1, count)
+    suffix = ".fifo" if fifo and not queue.endswith(".fifo") else ""
+    records = sqs_event(*messages, fifo=fifo, group_id=group, queue=queue + suffix, receive_count=receive_count)
+    print(json.dumps(records, indent=2))  # plain: it goes to a file
+
+
+@app.command()
 @with_target
 def peek(
     queue: str,
     n: Annotated[int, typer.Option("-n", help="How many messages.")] = 10,
+    output: OutputFlag = Output.json,
     target: Any = None,
 ) -> None:
-    """Show messages without consuming them (SQS still counts the receive)."""
+    """Show messages without consuming them (SQS still counts the receive): a JSON array of decoded
+    messages, or a table of one line each."""
     from sqs_lambda_dev import ops
     from sqs_lambda_dev.endpoints import queue_url
 
     messages = ops.peek(target.backend, queue_url(target, queue), n)
-    for message in messages:
-        out.print_json(json.dumps(message, default=str))
+    if output is Output.json:
+        out.print_json(json.dumps(messages, default=str))
+    else:
+        table = Table()
+        for column in ("message id", "job", "attempts", "arguments / body", "failure"):
+            table.add_column(column)
+        for message in messages:
+            reason = message.get("failure") or {}
+            shown = message.get("kwargs", message.get("body", message.get("error", "")))
+            failure_text = f"{reason.get('error_type', '')}: {reason.get('error_message', '')}" if reason else ""
+            table.add_row(
+                message["message_id"],
+                str(message["job"]),
+                str(message["attempts"]),
+                json.dumps(shown, default=str)[:80],
+                failure_text[:80],
+            )
+        out.print(table)
     err.print(f"{len(messages)} message(s)", style="dim")
 
 

@@ -35,8 +35,9 @@ class Target:
             return f"local runtime at {self.endpoint_url} (stage {self.stage})"
         if self.kind == "endpoint":
             return f"endpoint {self.endpoint_url}"
-        region = self.backend.region or aws.default_region() or "(default region)"
-        return f"AWS, region {region}"
+        region = self.backend.region or aws.default_region() or "(the profile's region)"
+        profile = f", profile {self.backend.profile}" if self.backend.profile else ""
+        return f"AWS, region {region}{profile}"
 
 
 def _local_backend(url: str, region: str | None) -> AwsSqs:
@@ -51,9 +52,12 @@ def choose(
     endpoint_url: str | None = None,
     use_aws: bool = False,
     stage: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
     state_dir: Path | str = ".sqs-lambda",
 ) -> Target:
-    """Pick the target from the flags (see the module docstring); its backend is configured for it."""
+    """Pick the target from the flags (see the module docstring); its backend is configured for it.
+    ``region`` and ``profile`` are the AWS CLI's options (a profile applies to AWS only)."""
     from sqs_lambda_dev.local.runtime import read_state
 
     if sum([local, bool(endpoint_url), use_aws]) > 1:
@@ -67,18 +71,20 @@ def choose(
                 "(from this directory), or pass --endpoint-url"
             )
         url = state["endpoint_url"]
-        return Target("local", _local_backend(url, state.get("region")), url, stage or state.get("stage"), state)
+        backend = _local_backend(url, region or state.get("region"))
+        return Target("local", backend, url, stage or state.get("stage"), state)
     if endpoint_url:
-        return Target("endpoint", _local_backend(endpoint_url, None), endpoint_url, default_stage)
+        return Target("endpoint", _local_backend(endpoint_url, region), endpoint_url, default_stage)
     environment_endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL")
-    if environment_endpoint and not use_aws:
-        return Target("endpoint", AwsSqs(endpoint_url=environment_endpoint), environment_endpoint, default_stage)
+    if environment_endpoint and not use_aws and not profile:
+        backend = AwsSqs(endpoint_url=environment_endpoint, region=region)
+        return Target("endpoint", backend, environment_endpoint, default_stage)
     if state is not None and not use_aws:
         raise ConfigurationError(
             f"a local runtime is running here ({state['endpoint_url']}): pass --local to "
             "use it, or --aws to use your AWS account"
         )
-    return Target("aws", AwsSqs(aws_only=True), None, default_stage)
+    return Target("aws", AwsSqs(aws_only=True, region=region, profile=profile), None, default_stage)
 
 
 def queue_url(target: Target, name: str) -> str:

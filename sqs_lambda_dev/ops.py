@@ -35,6 +35,20 @@ class QueueStatus:
     oldest_age: float | None = None
 
 
+def status_row(row: QueueStatus) -> dict[str, Any]:
+    """One ``status`` row as JSON (``--output json``)."""
+    return {
+        "queue": row.name,
+        "url": row.url,
+        "visible": row.counts.visible,
+        "in_flight": row.counts.in_flight,
+        "delayed": row.counts.delayed,
+        "dlq": row.dlq_name,
+        "dlq_depth": row.dlq_depth,
+        "oldest_age_seconds": row.oldest_age,
+    }
+
+
 def oldest_age(name: str, region: str | None = None) -> float | None:
     """ApproximateAgeOfOldestMessage from CloudWatch (AWS only; None where there is no such metric)."""
     import datetime as dt

@@ -55,7 +55,24 @@ def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
 
 
 def test_the_runtime_imports_neither_dev_nor_test_kit() -> None:
-    assert offenders(RUNTIME, (DEV, TESTKIT)) == []
+    # the one exception: `python -m sqs_lambda` runs the CLI, from inside main(), never at import
+    assert offenders(RUNTIME, (DEV, TESTKIT)) == ["sqs_lambda.__main__ imports sqs_lambda_dev.cli"]
+
+
+def test_python_m_sqs_lambda_is_the_cli_or_says_how_to_install_it() -> None:
+    version = subprocess.run([sys.executable, "-m", RUNTIME, "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert version.returncode == 0 and version.stdout.startswith("sqs-lambda ")
+    without_cli = (
+        "import sys, runpy\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.startswith('sqs_lambda_dev'): raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "sys.argv = ['sqs_lambda', '--version']\n"
+        "runpy.run_module('sqs_lambda', run_name='__main__')\n"
+    )
+    blocked = subprocess.run([sys.executable, "-c", without_cli], capture_output=True, text=True, cwd=ROOT)
+    assert blocked.returncode == 1 and "pip install 'sqs-lambda[cli]'" in blocked.stderr
 
 
 def test_dev_never_imports_the_test_kit() -> None:

@@ -54,12 +54,27 @@ def test_send_peek_and_status(sqs_local: LocalSqs, sqs_queue: QueuePair, tmp_pat
     assert len(sent.stdout.strip()) >= 32
     assert f"target: endpoint {sqs_local.url}" in sent.stderr
     peeked = cli("peek", sqs_queue.url, "-n", "5", endpoint=sqs_local.url, cwd=tmp_path)
-    message = json.loads(peeked.stdout)
+    (message,) = json.loads(peeked.stdout)  # one JSON document: the array of decoded messages
     assert message["job"] == "process_file" and message["kwargs"] == {"file_id": "42"}
     assert sqs_local.counts(sqs_queue.url)["visible"] == 1  # visibility returned at once
+    as_table = cli("peek", sqs_queue.url, "--output", "table", endpoint=sqs_local.url, cwd=tmp_path).stdout
+    assert "process_file" in as_table and "file_id" in as_table and "│" in as_table
     status = cli("status", sqs_queue.name, endpoint=sqs_local.url, cwd=tmp_path)
     row = next(line for line in status.stdout.splitlines() if sqs_queue.name in line)
     assert row.split("│")[2].strip() == "1" and f"0 ({sqs_queue.name}-dlq)" in row
+    rows = json.loads(cli("status", sqs_queue.name, "-o", "json", endpoint=sqs_local.url, cwd=tmp_path).stdout)
+    assert rows == [
+        {
+            "queue": sqs_queue.name,
+            "url": sqs_queue.url,
+            "visible": 1,
+            "in_flight": 0,
+            "delayed": 0,
+            "dlq": f"{sqs_queue.name}-dlq",
+            "dlq_depth": 0,
+            "oldest_age_seconds": None,
+        }
+    ]
 
 
 def test_bad_input_is_one_line(sqs_local: LocalSqs, sqs_queue: QueuePair, tmp_path: Path) -> None:
@@ -86,7 +101,7 @@ def test_peek_shows_the_failure_reason_and_redrive_moves_back(
     poison.delay()
     sqs_local.deliver(router, sqs_queue)
     assert sqs_local.total(sqs_queue.dlq_url) == 1
-    peeked = json.loads(cli("peek", sqs_queue.dlq_url, endpoint=sqs_local.url, cwd=tmp_path).stdout)
+    (peeked,) = json.loads(cli("peek", sqs_queue.dlq_url, endpoint=sqs_local.url, cwd=tmp_path).stdout)
     assert peeked["failure"]["error_type"] == "Reject" and peeked["failure"]["error_message"] == "bad data"
     dry = cli("redrive", sqs_queue.dlq_url, "--dry-run", endpoint=sqs_local.url, cwd=tmp_path)
     assert "would move 1 message(s)" in dry.stdout and sqs_local.total(sqs_queue.dlq_url) == 1
@@ -355,6 +370,32 @@ def test_status_watch_refreshes_until_interrupted(sqs_local: LocalSqs, sqs_queue
     assert rows and rows[-1].split("│")[2].strip() == "1"  # the refreshed view shows the new message
 
 
+def test_region_and_profile_are_the_aws_clis(tmp_path: Path) -> None:
+    from sqs_lambda_dev.endpoints import choose
+
+    config = tmp_path / "config"
+    config.write_text("[profile team]\nregion = eu-west-3\n")
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT"))
+    }
+    os_environ = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(
+            {**environment, "AWS_CONFIG_FILE": str(config), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+        )
+        from_profile = choose(use_aws=True, profile="team", state_dir=tmp_path)
+        assert from_profile.backend.client().meta.region_name == "eu-west-3"
+        assert "profile team" in from_profile.describe()
+        overridden = choose(use_aws=True, profile="team", region="ap-south-1", state_dir=tmp_path)
+        assert overridden.backend.client().meta.region_name == "ap-south-1"
+    finally:
+        os.environ.clear()
+        os.environ.update(os_environ)
+    missing = cli("status", "--aws", "--profile", "nope", cwd=tmp_path, check=False)
+    assert missing.returncode == 2 and "The config profile (nope) could not be found" in missing.stderr
+
+
 def test_version_and_shell_completion(tmp_path: Path) -> None:
     import sqs_lambda
 
@@ -371,3 +412,27 @@ def test_version_and_shell_completion(tmp_path: Path) -> None:
     environment["_SQS_LAMBDA_COMPLETE"] = "source_bash"
     script = subprocess.run(CLI, env=environment, capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert "complete -o default -F _sqs_lambda_completion sqs-lambda" in script.stdout
+
+
+def test_event_builds_what_sam_local_invoke_takes(tmp_path: Path) -> None:
+    from sqs_lambda import Router
+
+    arguments = ["event", "process_file", "--kwargs", '{"file_id": "42"}', "--count", "2", "--fifo", "--group", "t1"]
+    built = json.loads(cli(*arguments, cwd=tmp_path).stdout)
+    records = built["Records"]
+    assert len(records) == 2 and {r["attributes"]["MessageGroupId"] for r in records} == {"t1"}
+    assert records[0]["eventSourceARN"].endswith(":jobs.fifo") and records[0]["eventSource"] == "aws:sqs"
+    assert len({r["messageId"] for r in records}) == 2
+    router = Router()
+    seen: list[str] = []
+
+    @router.job()
+    def process_file(file_id: str) -> None:
+        seen.append(file_id)
+
+    assert router.lambda_handler(built, None) == {"batchItemFailures": []}
+    assert seen == ["42", "42"]
+    raw = json.loads(cli("event", "--body", "hello", cwd=tmp_path).stdout)
+    assert raw["Records"][0]["body"] == "hello"
+    neither = cli("event", cwd=tmp_path, check=False)
+    assert neither.returncode == 2 and "give a JOB, or --body" in neither.stderr
