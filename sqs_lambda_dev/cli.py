@@ -313,9 +313,9 @@ def send_raw(
 
 @app.command()
 def event(
-    job: Annotated[str | None, typer.Argument(help="The job (leave out with --body).")] = None,
+    job: Annotated[str | None, typer.Argument(help="The job (leave out with --raw).")] = None,
     kwargs: Annotated[str, typer.Option(help="Keyword arguments as a JSON object.")] = "{}",
-    body: Annotated[str | None, typer.Option(help="A raw body instead of a job envelope.")] = None,
+    raw: Annotated[str | None, typer.Option("--raw", help="A foreign body instead of a job envelope.")] = None,
     count: Annotated[int, typer.Option(help="Records in the event (each its own envelope).")] = 1,
     fifo: Annotated[bool, typer.Option(help="FIFO records (MessageGroupId, SequenceNumber...).")] = False,
     group: Annotated[str, typer.Option(help="FIFO MessageGroupId.")] = "default",
@@ -326,12 +326,12 @@ def event(
     `generate-event sqs receive-message --body` breaks on JSON bodies)."""
     from sqs_lambda_dev.events import sqs_event
 
-    if (job is None) == (body is None):
-        raise typer.BadParameter("give a JOB, or --body for a raw message")
+    if (job is None) == (raw is None):
+        raise typer.BadParameter("give a JOB, or --raw BODY for a foreign message")
     arguments = json.loads(kwargs)
     if not isinstance(arguments, dict):
         raise typer.BadParameter("--kwargs must be a JSON object")
-    message: Any = body if job is None else (job, arguments)
+    message: Any = raw if job is None else (job, arguments)
     messages = [message] * max(1, count)
     suffix = ".fifo" if fifo and not queue.endswith(".fifo") else ""
     records = sqs_event(*messages, fifo=fifo, group_id=group, queue=queue + suffix, receive_count=receive_count)

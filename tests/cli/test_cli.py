@@ -432,7 +432,7 @@ def test_event_builds_what_sam_local_invoke_takes(tmp_path: Path) -> None:
 
     assert router.lambda_handler(built, None) == {"batchItemFailures": []}
     assert seen == ["42", "42"]
-    raw = json.loads(cli("event", "--body", "hello", cwd=tmp_path).stdout)
+    raw = json.loads(cli("event", "--raw", "hello", cwd=tmp_path).stdout)
     assert raw["Records"][0]["body"] == "hello"
     neither = cli("event", cwd=tmp_path, check=False)
-    assert neither.returncode == 2 and "give a JOB, or --body" in neither.stderr
+    assert neither.returncode == 2 and "give a JOB, or --raw BODY" in neither.stderr

@@ -107,3 +107,17 @@ def test_sam_build_for_python3_12_on_x86_64_runs_from_the_build_alone(tmp_path: 
 
 def pyenv() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key.startswith("PYENV")}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("sam") is None, reason="needs aws-sam-cli")
+def test_sam_validate_lint_passes() -> None:
+    result = subprocess.run(
+        ["sam", "validate", "--lint", "--region", "us-east-1"],
+        cwd=ROOT,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0 and "is a valid SAM Template" in result.stdout, result.stdout + result.stderr
