@@ -31,6 +31,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from . import envelope as wire
 from . import observe
 from . import records as rec
+from .context import INVOCATION
 from .errors import ConfigurationError, MessageError, NoRouteError
 from .invoke import Hooks, drive, invoke, invoke_now
 from .policy import DONE, Fate, JobPolicy, Verdict, decide, skipped
@@ -109,6 +110,7 @@ class Consumer:
             return {"batchItemFailures": []}
         first = next((r for r in records if isinstance(r, dict)), {})
         processor = JobBatchProcessor(self, fifo=rec.is_fifo_arn(rec.source_arn(first)))
+        invocation = INVOCATION.set(context)
         try:
             with processor(records, handler=self.dispatcher.prepare, lambda_context=context):
                 processor.process()
@@ -122,6 +124,8 @@ class Consumer:
             )
             ids = dict.fromkeys(i for i in map(rec.message_id, records) if i is not None)
             return {"batchItemFailures": [{"itemIdentifier": i} for i in ids]}
+        finally:
+            INVOCATION.reset(invocation)
         return processor.response()  # type: ignore[return-value]
 
     def _handle_direct(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,9 @@ from typing import Any
 
 _current: ContextVar[Mapping[str, Any]] = ContextVar("sqs_lambda_context", default=MappingProxyType({}))
 CURRENT = _current  # the variable itself, for the per-record path (``CURRENT.get()`` is falsy when empty)
+# The Lambda context of the invocation being handled (None outside one): idempotent jobs register it,
+# so that an in-progress key expires with the invocation.
+INVOCATION: ContextVar[Any] = ContextVar("sqs_lambda_invocation", default=None)
 
 
 def current_context() -> Mapping[str, Any]:

@@ -10,6 +10,8 @@ Contract:
 - Whatever the target returns that is awaitable is awaited: a job is never "called but not run".
 - An ``Exception`` from the job (or from starting its event loop) is returned, never raised; ``None``
   means the job ran to success.
+- An idempotent job (``idempotent=True``) runs through :mod:`sqs_lambda.idempotency` (loaded then):
+  at most once per key; a duplicate of a completed run succeeds without running.
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ async def invoke(call: Call, record: Any = None, hooks: Hooks = NO_HOOKS, *, in_
     metrics = hooks.metrics
     started = time.perf_counter() if metrics is not None else 0.0
     try:
-        if hooks.observed or call.context or CURRENT.get():
+        if call.policy is not None and call.policy.idempotency is not None:
+            with running_with(call.context), _traced(call.name, hooks):
+                await _once(call, record, in_loop)
+        elif hooks.observed or call.context or CURRENT.get():
             with running_with(call.context), _traced(call.name, hooks):
                 result = call.target(*call.args, **call.kwargs)
                 if result is not None and inspect.isawaitable(result):
@@ -95,6 +100,15 @@ def drive(coroutine: Coroutine[Any, Any, T]) -> T:
         return finished.value
     coroutine.close()
     raise RuntimeError("a coroutine suspended outside an event loop")
+
+
+async def _once(call: Call, record: Any, in_loop: bool) -> None:
+    from . import idempotency  # only when an idempotent job runs
+
+    if in_loop and call.is_async:
+        await idempotency.run_once_async(call, record)
+    else:
+        idempotency.run_once(call, record)
 
 
 async def _completed(result: Awaitable[Any], in_loop: bool) -> None:

@@ -69,6 +69,11 @@ def log_outcome(
         log.warning("record failed", extra=fields)
 
 
+def log_info(message: str, **fields: Any) -> None:
+    """Worth a line, not an alarm (a duplicate delivery skipped)."""
+    logger().info(message, extra=fields)
+
+
 def log_loudly(message: str, **fields: Any) -> None:
     """Problems an operator must see (a DLQ send failed, no DLQ configured...)."""
     logger().error(message, extra=fields)

@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from . import backoff as _backoff
 from .errors import Reject, Retry, UnknownJobError
@@ -29,20 +30,54 @@ class Verdict:
     SKIPPED = "skipped"
 
 
+class Idempotency:
+    """An effectively-once job: at most one run per key (see :mod:`sqs_lambda.idempotency`).
+
+    ``key`` is a callable over the job's arguments (those it names; all of them if it takes
+    ``**kwargs``); None keys by the envelope id. ``expires_after`` (seconds) is how long a key is
+    remembered; None: the queue's retention period.
+    """
+
+    __slots__ = ("expires_after", "key", "key_arguments")
+
+    def __init__(self, key: Callable[..., Any] | None = None, expires_after: int | None = None) -> None:
+        if expires_after is not None and expires_after <= 0:
+            raise ValueError(f"expires_after must be a positive number of seconds, got {expires_after}")
+        self.key, self.expires_after = key, expires_after
+        self.key_arguments: tuple[str, ...] | None = None  # None: every argument
+        if key is not None:
+            import inspect
+
+            parameters = inspect.signature(key).parameters.values()
+            if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+                self.key_arguments = tuple(p.name for p in parameters)
+
+    def key_of(self, kwargs: dict[str, Any]) -> Any:
+        if self.key is None:
+            return None
+        names = self.key_arguments
+        return self.key(**(kwargs if names is None else {n: kwargs[n] for n in names if n in kwargs}))
+
+    def __repr__(self) -> str:
+        return f"Idempotency(key={self.key!r}, expires_after={self.expires_after!r})"
+
+
 class JobPolicy:
     """Retry settings for one job (the router's defaults fill what a job leaves out).
 
     ``max_retries=N`` lets a job run at most N + 1 times (one attempt plus N retries), as in Celery.
-    None leaves the limit to the queue's redrive policy (``maxReceiveCount``).
+    None leaves the limit to the queue's redrive policy (``maxReceiveCount``). ``idempotency`` makes the
+    job effectively once.
     """
 
-    __slots__ = ("backoff", "max_retries", "unknown_job")
+    __slots__ = ("backoff", "idempotency", "max_retries", "unknown_job")
 
     def __init__(
         self,
         max_retries: int | None = None,
         backoff: _backoff.BackoffPolicy | None = None,
         unknown_job: UnknownJobFate = "reject",
+        idempotency: Idempotency | None = None,
     ) -> None:
         if max_retries is not None and max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
@@ -51,10 +86,12 @@ class JobPolicy:
         self.max_retries = max_retries
         self.backoff: _backoff.BackoffPolicy = backoff if backoff is not None else _backoff.exponential()
         self.unknown_job: UnknownJobFate = unknown_job
+        self.idempotency = idempotency
 
     def __repr__(self) -> str:
         return (
-            f"JobPolicy(max_retries={self.max_retries!r}, backoff={self.backoff!r}, unknown_job={self.unknown_job!r})"
+            f"JobPolicy(max_retries={self.max_retries!r}, backoff={self.backoff!r}, unknown_job={self.unknown_job!r}"
+            + (f", idempotency={self.idempotency!r})" if self.idempotency is not None else ")")
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from . import backoff as _backoff
 from .errors import ConfigurationError
 from .jobs import Job, SenderSlot
-from .policy import JobPolicy
+from .policy import Idempotency, JobPolicy
 
 
 class RawRoute:
@@ -58,9 +58,20 @@ class Registry:
         self.sender = sender if sender is not None else SenderSlot(self)
 
     def job(
-        self, name: str | None = None, *, max_retries: int | None = None, backoff: _backoff.BackoffPolicy | None = None
+        self,
+        name: str | None = None,
+        *,
+        max_retries: int | None = None,
+        backoff: _backoff.BackoffPolicy | None = None,
+        idempotent: bool = False,
+        idempotency_key: Callable[..., Any] | None = None,
+        expires_after: int | None = None,
     ) -> Callable[[Callable[..., Any]], Job]:
-        """Register a job handler under ``name`` (default: the function's name)."""
+        """Register a job handler under ``name`` (default: the function's name). ``idempotent=True``
+        runs it at most once per key (the envelope id, or ``idempotency_key(...)`` over its arguments),
+        remembered for ``expires_after`` seconds (default: the queue's retention)."""
+        if not idempotent and (idempotency_key is not None or expires_after is not None):
+            raise ConfigurationError("idempotency_key and expires_after need idempotent=True")
 
         def register(function: Callable[..., Any]) -> Job:
             job_name = name or function.__name__
@@ -71,6 +82,7 @@ class Registry:
                 max_retries=max_retries if max_retries is not None else defaults.max_retries,
                 backoff=backoff if backoff is not None else defaults.backoff,
                 unknown_job=defaults.unknown_job,
+                idempotency=Idempotency(idempotency_key, expires_after) if idempotent else None,
             )
             proxy = Job(job_name, function, policy, self.sender)
             self.jobs[job_name] = proxy

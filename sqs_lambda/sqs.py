@@ -24,6 +24,7 @@ from . import aws, codec
 from .errors import ConfigurationError
 
 DEFAULT_MAX_MESSAGE_SIZE = 1_048_576
+DEFAULT_RETENTION = 345_600  # four days: SQS's default MessageRetentionPeriod
 BATCH_LIMIT = 10
 COUNT_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
@@ -43,6 +44,7 @@ class QueueInfo:
     max_message_size: int
     dlq_arn: str | None
     max_receive_count: int | None
+    retention: int = DEFAULT_RETENTION  # MessageRetentionPeriod, seconds
 
     @property
     def name(self) -> str:
@@ -167,7 +169,14 @@ class AwsSqs:
             assert arn is not None
             parts = arn.split(":")
             url = self.queue_url(parts[-1], account=parts[4] if len(parts) > 4 and parts[4] else None)
-        names = ["QueueArn", "FifoQueue", "ContentBasedDeduplication", "MaximumMessageSize", "RedrivePolicy"]
+        names = [
+            "QueueArn",
+            "FifoQueue",
+            "ContentBasedDeduplication",
+            "MaximumMessageSize",
+            "RedrivePolicy",
+            "MessageRetentionPeriod",
+        ]
         attributes = self.client(url).get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
         redrive = codec.loads(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else {}
         info = QueueInfo(
@@ -178,6 +187,7 @@ class AwsSqs:
             max_message_size=int(attributes.get("MaximumMessageSize") or DEFAULT_MAX_MESSAGE_SIZE),
             dlq_arn=redrive.get("deadLetterTargetArn"),
             max_receive_count=int(redrive["maxReceiveCount"]) if redrive.get("maxReceiveCount") else None,
+            retention=int(attributes.get("MessageRetentionPeriod") or DEFAULT_RETENTION),
         )
         with self._lock:
             self._queues[key] = info

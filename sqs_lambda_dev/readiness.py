@@ -8,6 +8,9 @@
 - **retain** (warning): a queue, DLQ or table without ``DeletionPolicy``/``UpdateReplacePolicy: Retain``.
 - **log-retention** (warning): a function whose log group keeps logs forever.
 - **public-route** (warning): an HTTP route that anyone may call (no authorizer).
+- **idempotency-table** (error): a function whose code registers ``idempotent=True`` jobs (read from
+  its source, not imported) without ``SQS_LAMBDA_IDEMPOTENCY_TABLE``, or without a grant for
+  Get/Put/Update/DeleteItem on that table: its idempotent jobs would never run.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 from collections.abc import Callable
 from functools import cache
 from importlib import resources as package_data
+from pathlib import Path
 from typing import Any
 
 from sqs_lambda_dev.template import Template
@@ -50,6 +54,7 @@ class Readiness:
             *self.check_retain(),
             *self.check_log_retention(),
             *self.check_public_routes(),
+            *self.check_idempotency(),
         ]
 
     def functions(self) -> dict[str, dict[str, Any]]:
@@ -253,3 +258,70 @@ class Readiness:
             f"{route} has no authorizer: anyone may call it",
             "set an authorizer (IAM, JWT or Lambda) or DefaultAuthorizer on the API",
         )
+
+    # -- effectively-once jobs ----------------------------------------------------------------------
+
+    def check_idempotency(self) -> list[Any]:
+        found = []
+        for function in self.functions():
+            code = self.t.code_uris.get(function)
+            if code is None or not uses_idempotent_jobs(Path(code)):
+                continue
+            raw = self.t.properties(function)
+            table = ((raw.get("Environment") or {}).get("Variables") or {}).get(IDEMPOTENCY_VARIABLE)
+            if table is None:
+                found.append(
+                    self.finding(
+                        "error",
+                        "idempotency-table",
+                        function,
+                        f"its code registers idempotent jobs, but {IDEMPOTENCY_VARIABLE} is not set",
+                        f"add a DynamoDB table (key `id`, TTL on `expiration`) and set {IDEMPOTENCY_VARIABLE}",
+                    )
+                )
+                continue
+            table_id = self.t.logical_id_of(table) if isinstance(table, dict) else None
+            if not self._grants(function, IDEMPOTENCY_ACTIONS, table_id):
+                found.append(
+                    self.finding(
+                        "error",
+                        "idempotency-table",
+                        function,
+                        f"no grant of {', '.join(IDEMPOTENCY_ACTIONS)} on its idempotency table",
+                        "add a policy statement with those actions on the table's ARN",
+                    )
+                )
+        return found
+
+    def _grants(self, function: str, actions: tuple[str, ...], table: str | None) -> bool:
+        role = self.t.logical_id_of(self.t.properties(function).get("Role"))
+        granted: set[str] = set()
+        for policy in self.t.properties(role).get("Policies", []) if role else []:
+            for statement in (policy.get("PolicyDocument") or {}).get("Statement", []) or []:
+                resources = str(statement.get("Resource"))
+                if statement.get("Effect") != "Allow" or (table and table not in resources and resources != "*"):
+                    continue
+                listed = statement.get("Action", [])
+                granted.update([listed] if isinstance(listed, str) else listed)
+        return all(action in granted or "dynamodb:*" in granted for action in actions)
+
+
+IDEMPOTENCY_VARIABLE = "SQS_LAMBDA_IDEMPOTENCY_TABLE"
+IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
+def uses_idempotent_jobs(code: Path) -> bool:
+    """Whether any module under ``code`` calls ``.job(..., idempotent=True)`` (read, never imported)."""
+    import ast
+
+    for path in code.rglob("*.py"):
+        try:
+            tree = ast.parse(path.read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "job":
+                for keyword in node.keywords:
+                    if keyword.arg == "idempotent" and getattr(keyword.value, "value", False) is True:
+                        return True
+    return False

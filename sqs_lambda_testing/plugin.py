@@ -59,6 +59,16 @@ def sqs_lambda_router(sqs_local: LocalSqs) -> Any:
     return sqs_local.deliver
 
 
+@pytest.fixture
+def idempotency_table(sqs_local: LocalSqs, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh idempotency table on the embedded engine, named in ``SQS_LAMBDA_IDEMPOTENCY_TABLE``."""
+    from sqs_lambda.idempotency import TABLE_VARIABLE
+
+    name = sqs_local.create_idempotency_table(f"idempotency-{uuid.uuid4().hex[:10]}")
+    monkeypatch.setenv(TABLE_VARIABLE, name)
+    return name
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

@@ -37,6 +37,22 @@ class LocalSqs:
         """The boto3 SQS client of this endpoint (for calls the SQS port does not wrap)."""
         return self.backend.client()
 
+    def create_idempotency_table(self, name: str) -> str:
+        """A table laid out as Powertools' idempotency expects (``id`` key, TTL on ``expiration``)."""
+        from sqs_lambda import aws
+
+        dynamodb = aws.client("dynamodb", "us-east-1", endpoint_url=self.url, credentials=LOCAL_KEY_PAIR)
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+        )
+        return name
+
     def create_queue_pair(
         self,
         name: str,

@@ -3,6 +3,7 @@
 ``process_file(file_id)`` reads the file's record from DynamoDB, counts lines and bytes of the S3
 object, and moves its status PENDING -> PROCESSING -> PROCESSED (or FAILED). A file that is not text
 can never succeed: it is rejected straight to the DLQ with the reason, after being marked FAILED.
+The job is idempotent: a redelivered or re-sent envelope does not process the file twice.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def set_status(file_id: str, status: str, **fields: Any) -> None:
     )
 
 
-@router.job()
+@router.job(idempotent=True)
 def process_file(file_id: str) -> None:
     item = table().get_item(Key={"file_id": file_id}).get("Item")
     if item is None:

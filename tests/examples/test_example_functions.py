@@ -31,7 +31,9 @@ def load(function: str) -> Any:
 
 
 @pytest.fixture
-def app_env(sqs_local: LocalSqs, sqs_queue: QueuePair, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def app_env(
+    sqs_local: LocalSqs, sqs_queue: QueuePair, monkeypatch: pytest.MonkeyPatch, idempotency_table: str
+) -> dict[str, str]:
     table, bucket = f"files-{uuid.uuid4().hex[:6]}", f"bucket-{uuid.uuid4().hex[:6]}"
     aws.client("dynamodb").create_table(
         TableName=table,

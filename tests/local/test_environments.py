@@ -209,3 +209,51 @@ def handler(event, context):
     assert (first["attempt"], second["attempt"]) == ("1", "2") and first["pid"] != second["pid"]
     assert any("Runtime exited with error: exit status 3" in line for line in run.lines())
     assert run.runtime.functions["Fn"].stats.crashes == 1
+
+
+def test_a_duplicate_delivery_of_an_idempotent_job_is_skipped_and_logged(run_local: Any, tmp_path: Path) -> None:
+    write(
+        tmp_path / "once",
+        {
+            "app.py": RECORDER
+            + """
+from sqs_lambda import Router
+
+router = Router()
+
+
+@router.job(idempotent=True)
+def charge(order: str) -> None:
+    record(order=order)
+
+
+handler = router.lambda_handler
+"""
+        },
+    )
+    table = {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+        },
+    }
+    run = run_local(
+        lambda log: {
+            **queue_pair("Q"),
+            "Keys": table,
+            "Fn": on("Q", "once/", log, SQS_LAMBDA_IDEMPOTENCY_TABLE={"Ref": "Keys"}),
+        }
+    )
+    from sqs_lambda import envelope as wire
+
+    body, _ = wire.encode("charge", {"order": "o-1"})
+    run.send("Q", body)
+    run.wait_for(lambda: len(run.log()) == 1)
+    run.send("Q", body)  # the same envelope again: a redelivery, or a producer's retry
+    run.wait_for(lambda: any("duplicate skipped" in line for line in run.lines()))
+    run.wait_for(lambda: run.total("Q") == 0)
+    assert [entry["order"] for entry in run.log()] == ["o-1"]
+    (skipped,) = [json.loads(line) for line in run.lines() if "duplicate skipped" in line]
+    assert skipped["level"] == "INFO" and skipped["job"] == "charge"

@@ -330,3 +330,40 @@ def test_cfn_lint_runs_on_the_translated_output(tmp_path: Path) -> None:
     broken = mutate(lambda r, t: r["Queue"]["Properties"].update(DelaySeconds=5000))
     found = rules(tmp_path, broken)
     assert any(rule.startswith("cfn-lint E") for rule in found), found
+
+
+IDEMPOTENT_CODE = (
+    "from sqs_lambda import Router\nrouter = Router()\n\n"
+    "@router.job(idempotent=True)\ndef once(n: int) -> None:\n    pass\n"
+)
+
+
+def test_idempotent_jobs_need_their_table_and_its_grant(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(IDEMPOTENT_CODE)
+    no_table = rules(tmp_path, BASE)
+    assert "idempotency-table" in no_table
+    assert "SQS_LAMBDA_IDEMPOTENCY_TABLE is not set" in no_table["idempotency-table"]
+
+    def with_table(resources: dict[str, Any], grant: bool) -> None:
+        resources["Keys"] = {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            },
+        }
+        properties = resources["Fn"]["Properties"]
+        properties["Environment"] = {"Variables": {"SQS_LAMBDA_IDEMPOTENCY_TABLE": {"Ref": "Keys"}}}
+        if grant:
+            actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+            statement = {"Effect": "Allow", "Action": actions, "Resource": {"Fn::GetAtt": ["Keys", "Arn"]}}
+            properties["Policies"] = [{"Statement": [statement]}]
+
+    no_grant = rules(tmp_path, mutate(lambda r, t: with_table(r, grant=False)))
+    assert "no grant of dynamodb:GetItem" in no_grant["idempotency-table"]
+    assert "idempotency-table" not in rules(tmp_path, mutate(lambda r, t: with_table(r, grant=True)))
