@@ -52,6 +52,7 @@ class ConsumerSettings:
     __slots__ = (
         "default_policy",
         "fifo_skip_group_on_error",
+        "keep_payloads",
         "max_concurrency",
         "raise_on_entire_batch_failure",
         "time_margin_ms",
@@ -65,6 +66,7 @@ class ConsumerSettings:
         fifo_skip_group_on_error: bool = False,
         time_margin_ms: int = 3_000,
         max_concurrency: int = 10,
+        keep_payloads: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
@@ -75,6 +77,7 @@ class ConsumerSettings:
         self.fifo_skip_group_on_error = fifo_skip_group_on_error
         self.time_margin_ms = time_margin_ms
         self.max_concurrency = max_concurrency
+        self.keep_payloads = keep_payloads
 
 
 class Consumer:
@@ -166,6 +169,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         self.lambda_context = None  # type: ignore[assignment]  # Powertools sets it only when given one
         self.metrics = observe.BatchMetrics()
         self.hooks = Hooks(self.metrics, observe.tracing_enabled())
+        self.payloads_done: list[Any] = []  # S3 pointers of the jobs that succeeded
 
     # -- Powertools hooks ---------------------------------------------------------------------------
 
@@ -176,6 +180,8 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         pending_async = drive(self._run_in_order(records, fates))
         if pending_async:
             self._run_concurrently(pending_async, fates)
+        if self.payloads_done:
+            self._delete_payloads()
         if any(fate is not DONE for fate in fates):
             from . import effects  # imported on the first failure: a lighter cold start
 
@@ -190,6 +196,8 @@ class JobBatchProcessor(BasePartialBatchProcessor):
     def _process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
         """Powertools' per-record hook: one record on its own, through the same path as a batch."""
         fate = drive(self._record_fate(record, in_loop=False))
+        if self.payloads_done:
+            self._delete_payloads()
         if fate is not DONE:
             from . import effects  # imported on the first failure: a lighter cold start
 
@@ -199,11 +207,22 @@ class JobBatchProcessor(BasePartialBatchProcessor):
     async def _async_process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
         """The same, inside an event loop (Powertools' async processors call this)."""
         fate = await self._record_fate(record, in_loop=True)
+        if self.payloads_done:
+            self._delete_payloads()
         if fate is not DONE:
             from . import effects  # imported on the first failure: a lighter cold start
 
             effects.apply_backoff(self.consumer.backend, [(record, fate)])
         return self._bookkeep(record, fate)
+
+    def _delete_payloads(self) -> None:
+        """Delete the S3 objects of jobs that succeeded (unless ``keep_payloads``). A failure here fails
+        no record: the object expires by the bucket's lifecycle rule."""
+        done, self.payloads_done = self.payloads_done, []
+        if not self.settings.keep_payloads:
+            from . import payloads
+
+            payloads.delete_quietly(done)
 
     def _clean(self) -> None:
         """The response, from the failures kept in ``fail_messages`` (each id once, never empty)."""
@@ -267,6 +286,8 @@ class JobBatchProcessor(BasePartialBatchProcessor):
             else:
                 error = await invoke(call, record, hooks, in_loop=False)  # type: ignore[arg-type]
                 if error is None:
+                    if call.payload is not None:  # type: ignore[union-attr]
+                        self.payloads_done.append(call.payload)  # type: ignore[union-attr]
                     continue
                 fate = self._failed(record, call, error, rec.receive_count(record))  # type: ignore[arg-type]
             if fate is not DONE:
@@ -281,6 +302,8 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         if call.__class__ is Fate:
             return call
         error = await invoke(call, record, self.hooks, in_loop=in_loop)  # type: ignore[arg-type]
+        if error is None and call.payload is not None:  # type: ignore[union-attr]
+            self.payloads_done.append(call.payload)  # type: ignore[union-attr]
         return DONE if error is None else self._failed(record, call, error, rec.receive_count(record))  # type: ignore[arg-type]
 
     def _run_concurrently(self, pending: list[tuple[int, Call]], fates: list[Fate]) -> None:
@@ -295,6 +318,8 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                 error = await invoke(call, record, self.hooks)
                 if error is not None:
                     fates[index] = self._failed(record, call, error, rec.receive_count(record))
+                elif call.payload is not None:
+                    self.payloads_done.append(call.payload)
 
         async def run_all() -> None:
             semaphore = asyncio.Semaphore(self.settings.max_concurrency)

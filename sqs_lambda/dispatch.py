@@ -35,12 +35,13 @@ class Call(msgspec.Struct, gc=False):
     is_async: bool = False
     policy: JobPolicy | None = None
     envelope: wire.Envelope | None = None
+    payload: Any = None  # the S3 pointer the body came from (deleted once the job succeeds)
 
 
 class Dispatcher:
     """Turns records into calls for the jobs and raw routes of ``registry``."""
 
-    __slots__ = ("accept", "aliases", "jobs", "plain", "registry", "signing_key")
+    __slots__ = ("accept", "aliases", "jobs", "payload_buckets", "plain", "registry", "signing_key")
 
     def __init__(
         self,
@@ -49,8 +50,10 @@ class Dispatcher:
         accept: Sequence[str] = ("sqs_lambda",),
         aliases: Mapping[str, str] | None = None,
         signing_key: Any = None,
+        payload_buckets: Sequence[str] = (),
     ) -> None:
         self.registry = registry
+        self.payload_buckets = tuple(payload_buckets)
         self.jobs = registry.jobs  # the registry's own dict (kept, not copied): jobs registered later count
         self.accept = tuple(accept)
         self.plain = self.accept == ("sqs_lambda",)  # only our envelope: the fast path
@@ -58,9 +61,22 @@ class Dispatcher:
         self.signing_key = signing_key
 
     def prepare(self, record: Mapping[str, Any], message_id: str | None = None) -> Call:
-        """Decode, route and validate one SQS record. Raises MessageError with the reason."""
+        """Decode, route and validate one SQS record. Raises MessageError with the reason.
+
+        A body that is an S3 pointer (AWS's extended-client format) is fetched first, and decoded as if it
+        had come inline; the call keeps the pointer."""
+        body = record.get("body")
+        if body.__class__ is str and body.startswith('["'):  # a pointer's shape; envelopes start with {
+            from . import payloads
+
+            if payloads.is_pointer(body):
+                pointer = payloads.pointer_of(body, message_id)
+                resolved = payloads.fetch(pointer, payloads.known_buckets(self.payload_buckets), message_id)
+                call = self.prepare({**record, "body": resolved}, message_id)
+                call.payload = pointer
+                return call
         if self.plain:
-            decoded = wire.decode(record.get("body"), message_id=message_id)
+            decoded = wire.decode(body, message_id=message_id)
         else:
             from . import peers
 

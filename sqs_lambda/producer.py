@@ -97,6 +97,9 @@ class Producer:
     ``<stage>-<name>``; resolved once with GetQueueUrl). ``router`` enables argument validation (only its
     registered jobs are read). ``backend`` is the SQS port (default: boto3's configuration; an
     ``InMemoryQueue`` in tests). ``concurrency`` is the number of threads ``send_many`` uses.
+    ``payload_bucket`` (default ``$SQS_LAMBDA_PAYLOAD_BUCKET``) sends a message larger than
+    ``payload_threshold`` bytes (default: the queue's ``MaximumMessageSize``) as an S3 pointer in AWS's
+    extended-client format; without a bucket such a message raises ``MessageTooLargeError``.
     """
 
     def __init__(
@@ -110,6 +113,8 @@ class Producer:
         default_group_id: str | None = None,
         concurrency: int = 4,
         signing_key: Any = None,
+        payload_bucket: str | None = None,
+        payload_threshold: int | None = None,
     ) -> None:
         if not queue_url and not queue_name:
             raise ConfigurationError("Producer needs queue_url or queue_name")
@@ -121,6 +126,8 @@ class Producer:
         self.default_group_id = default_group_id
         self.concurrency = max(1, concurrency)
         self.signing_key = signing_key
+        self.payload_bucket = payload_bucket or os.environ.get("SQS_LAMBDA_PAYLOAD_BUCKET") or None
+        self.payload_threshold = payload_threshold
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -247,8 +254,21 @@ class Producer:
                 f"queue {info.name} is not FIFO: group_id and deduplication_id apply to FIFO queues only"
             )
         message.size = wire.message_size(message.body, message.attributes, body_size=body_size)
+        threshold = min(self.payload_threshold or info.max_message_size, info.max_message_size)
+        if message.size > threshold and self.payload_bucket:
+            self._offload(message)
         if message.size > info.max_message_size:
             raise MessageTooLargeError(message.size, info.max_message_size)
+
+    def _offload(self, message: Outgoing) -> None:
+        """Put the body in S3 and send its pointer (the extended clients' format) in its place."""
+        from . import payloads
+
+        assert self.payload_bucket is not None
+        body = message.body.encode()
+        message.body = payloads.store(body, self.payload_bucket).body()
+        message.attributes = {**message.attributes, **payloads.size_attribute(len(body))}
+        message.size = wire.message_size(message.body, message.attributes)
 
     def _submit(self, message: Outgoing) -> str:
         buffer = getattr(self._local, "buffer", None)

@@ -46,6 +46,8 @@ class Router(Registry):
     - ``accept``: the wire formats this router consumes (see :mod:`sqs_lambda.peers`).
     - ``aliases``: django-eb-sqs dotted paths (or Celery task names) mapped to job names.
     - ``signing_key``: a key, a list of keys, or a loader; unsigned or forged envelopes are rejected.
+    - ``payload_buckets``: the buckets whose S3 pointers (AWS's extended-client format) it reads, besides
+      ``$SQS_LAMBDA_PAYLOAD_BUCKET``; ``keep_payloads=True`` keeps the objects after the job succeeds.
     """
 
     def __init__(
@@ -63,6 +65,8 @@ class Router(Registry):
         accept: Sequence[Format] = ("sqs_lambda",),
         aliases: Mapping[str, str] | None = None,
         signing_key: Any = None,
+        payload_buckets: Sequence[str] = (),
+        keep_payloads: bool = False,
     ) -> None:
         unsupported = set(accept) - set(FORMATS)
         if unsupported:
@@ -74,7 +78,9 @@ class Router(Registry):
         )
         super().__init__(default_policy)
         self.sender = SenderSlot(self, queue_url=queue_url, queue_name=queue_name)
-        self.dispatcher = Dispatcher(self, accept=accept, aliases=aliases, signing_key=signing_key)
+        self.dispatcher = Dispatcher(
+            self, accept=accept, aliases=aliases, signing_key=signing_key, payload_buckets=payload_buckets
+        )
         self.consumer = Consumer(
             self.dispatcher,
             ConsumerSettings(
@@ -83,6 +89,7 @@ class Router(Registry):
                 fifo_skip_group_on_error=fifo_skip_group_on_error,
                 time_margin_ms=time_margin_ms,
                 max_concurrency=max_concurrency,
+                keep_payloads=keep_payloads,
             ),
         )
 
