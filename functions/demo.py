@@ -3,8 +3,9 @@
 It is the application's script, not the library's: ``enqueue(runtime)`` sends the sample work and returns
 what it sent (with a one-line ``message``); ``outcome(runtime)`` says what became of it.
 
-It uploads text files (processed), a binary file (rejected to the DLQ with its reason), and a file
-left stuck in PENDING that only the scheduled sweep re-enqueues; it sends a FIFO sequence per tenant.
+It uploads text files (processed), a binary file (rejected to the DLQ with its reason), a file left
+stuck in PENDING that only the scheduled sweep re-enqueues, and a 1.5 MiB log sent inline, whose job
+goes over SQS's 1 MiB and so travels as an S3 pointer; it sends a FIFO sequence per tenant.
 Everything is enqueued through the producer client, as an application would.
 """
 
@@ -30,14 +31,18 @@ FILES = {
     "photo.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary",
 }
 STUCK_FILE = "forgotten.txt"
+LARGE_FILE = "large.log"
+LARGE_LINES = 30_000
+LARGE_TEXT = "".join(f"{n:06d} an event of the day, kept in one large log file\n" for n in range(LARGE_LINES))
 ORDERS = {"acme": ["created", "paid", "shipped", "delivered"], "globex": ["created", "cancelled"]}
 
 
-def register(runtime: LocalRuntime, name: str) -> str:
+def register(runtime: LocalRuntime, name: str, content: str | None = None) -> str:
     """``POST /files`` on the local HTTP API; returns the enqueued job's MessageId."""
     if runtime.api_url is None:
         raise RuntimeError("the demo needs the template's HTTP API (the ApiFunction's POST /files event)")
-    body = json.dumps({"file_id": name, "s3_key": f"uploads/{name}"}).encode()
+    fields = {"content": content} if content is not None else {"s3_key": f"uploads/{name}"}
+    body = json.dumps({"file_id": name, **fields}).encode()
     request = urllib.request.Request(
         f"{runtime.api_url}/files", data=body, method="POST", headers={"content-type": "application/json"}
     )
@@ -59,6 +64,7 @@ def enqueue(runtime: LocalRuntime) -> dict[str, Any]:
     # The story starts with an HTTP call, as in the tutorial's Service A: POST /files records each file as
     # PENDING and enqueues its job.
     job_ids = [register(runtime, name) for name in FILES]
+    job_ids.append(register(runtime, LARGE_FILE, LARGE_TEXT))  # over 1 MiB: the job goes as an S3 pointer
     # A file recorded an hour ago whose job was lost: only the scheduled sweep finds it.
     dynamodb.put_item(
         TableName=table,
@@ -75,8 +81,9 @@ def enqueue(runtime: LocalRuntime) -> dict[str, Any]:
             orders.send("apply_order_event", tenant=tenant, sequence=sequence, action=action, group_id=tenant)
     events = sum(map(len, ORDERS.values()))
     return {
-        "message": f"demo: POST /files registered {len(job_ids)} files; {events} order events enqueued",
-        "files": list(FILES),
+        "message": f"demo: POST /files registered {len(job_ids)} files (one of "
+        f"{len(LARGE_TEXT.encode()) / 1048576:.1f} MiB, sent inline); {events} order events enqueued",
+        "files": [*FILES, LARGE_FILE],
         "stuck": STUCK_FILE,
         "jobs": job_ids,
         "orders": ORDERS,

@@ -82,16 +82,17 @@ def known_buckets(configured: tuple[str, ...]) -> tuple[str, ...]:
     return (*configured, from_environment) if from_environment else configured
 
 
-def fetch(pointer: Pointer, allowed: tuple[str, ...], message_id: str | None = None) -> str:
-    """The real body. An unknown bucket is rejected; a missing or unreadable object is retried."""
-    if pointer.bucket not in allowed:
+def fetch(pointer: Pointer, allowed: tuple[str, ...] | None, message_id: str | None = None, s3: Any = None) -> str:
+    """The real body. An unknown bucket is rejected (``allowed=None``: any bucket); a missing or
+    unreadable object is retried. ``s3``: a client of the caller's (default: the lazily built one)."""
+    if allowed is not None and pointer.bucket not in allowed:
         raise UnknownPayloadBucketError(
             f"the body points to s3://{pointer.bucket}, a bucket this router was not told about "
             f"(known: {', '.join(allowed) or 'none'}; set payload_buckets= or {BUCKET_VARIABLE})",
             message_id=message_id,
         )
     try:
-        data = aws.client("s3").get_object(Bucket=pointer.bucket, Key=pointer.key)["Body"].read()
+        data = (s3 or aws.client("s3")).get_object(Bucket=pointer.bucket, Key=pointer.key)["Body"].read()
     except Exception as error:
         code = aws.error_code(error)
         reason = f"cannot read the payload at {pointer} ({code or type(error).__name__}): retried"

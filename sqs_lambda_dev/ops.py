@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqs_lambda import aws, codec, failure
+from sqs_lambda import aws, codec, failure, payloads
 from sqs_lambda import envelope as wire
-from sqs_lambda.sqs import MoveTasksUnsupported, QueueCounts, SqsBackend
+from sqs_lambda.sqs import AwsSqs, MoveTasksUnsupported, QueueCounts, SqsBackend
 
 
 @dataclass
@@ -95,21 +95,48 @@ def peek(backend: SqsBackend, url: str, count: int = 10) -> list[dict[str, Any]]
             break
         for message in messages:
             receipts.append(message["ReceiptHandle"])
-            seen.append(describe(message))
+            seen.append(describe(message, s3=lambda: _s3_of(backend)))
     if receipts:
         backend.change_visibility(url, [(receipt, 0) for receipt in receipts])
     return seen
 
 
-def describe(message: dict[str, Any]) -> dict[str, Any]:
-    """A received message as a person wants to read it: job, arguments, attempts, failure reason."""
+PEEK_BYTES = 120
+
+
+def _s3_of(backend: SqsBackend) -> Any:
+    """An S3 client for the same endpoint, region and credentials as the SQS backend."""
+    if isinstance(backend, AwsSqs):
+        return aws.client(
+            "s3",
+            backend.region,
+            endpoint_url=backend.endpoint_url,
+            credentials=backend.credentials,
+            aws_only=backend.aws_only,
+            profile=backend.profile,
+        )
+    return aws.client("s3")
+
+
+def describe(message: dict[str, Any], s3: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """A received message as a person wants to read it: job, arguments, attempts, failure reason. A body
+    that is an S3 pointer is resolved (with ``s3()``'s client): ``payload`` gives its location, size and
+    first bytes, and the job is decoded from the real body."""
     attributes = message.get("MessageAttributes") or {}
     entry: dict[str, Any] = {
         "message_id": message["MessageId"],
         "attempts": int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 0)),
     }
+    body = message.get("Body")
+    if payloads.is_pointer(body):
+        try:
+            pointer = payloads.pointer_of(str(body))
+            body = payloads.fetch(pointer, None, s3=s3() if s3 is not None else None)
+            entry["payload"] = {"location": str(pointer), "size": len(body.encode()), "first_bytes": body[:PEEK_BYTES]}
+        except Exception as error:
+            entry["payload"] = {"error": str(error)}
     try:
-        decoded = wire.decode(message.get("Body"))
+        decoded = wire.decode(body)
     except Exception as error:
         entry.update(job="(undecodable)", error=str(error), body=str(message.get("Body"))[:200])
     else:

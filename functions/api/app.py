@@ -2,6 +2,8 @@
 
 ``POST /files`` with ``{"file_id": "...", "s3_key": "..."}`` answers 202 with the job's MessageId.
 The job is enqueued through the producer client, so its arguments are checked before anything is sent.
+A file may instead come inline (``{"file_id": "...", "content": "..."}``): its text travels in the job,
+and a job over SQS's 1 MiB goes as an S3 pointer (``SQS_LAMBDA_PAYLOAD_BUCKET``).
 """
 
 from __future__ import annotations
@@ -36,11 +38,14 @@ def lambda_handler(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]
         payload = json.loads(event.get("body") or "{}")
     except json.JSONDecodeError:
         return answer(400, {"error": "the body is not JSON"})
-    file_id, s3_key = payload.get("file_id"), payload.get("s3_key")
-    if not isinstance(file_id, str) or not isinstance(s3_key, str) or not file_id or not s3_key:
-        return answer(400, {"error": "file_id and s3_key (strings) are required"})
-    table().put_item(Item={"file_id": file_id, "s3_key": s3_key, "status": "PENDING", "updated_at": int(time.time())})
+    file_id, s3_key, content = payload.get("file_id"), payload.get("s3_key"), payload.get("content")
+    inline = isinstance(content, str)
+    if not isinstance(file_id, str) or not file_id or not (inline or (isinstance(s3_key, str) and s3_key)):
+        return answer(400, {"error": "file_id and s3_key (or content), as strings, are required"})
+    location = "(inline)" if inline else s3_key
+    table().put_item(Item={"file_id": file_id, "s3_key": location, "status": "PENDING", "updated_at": int(time.time())})
     request_id = (event.get("requestContext") or {}).get("requestId") or getattr(lambda_context, "aws_request_id", "")
+    arguments = {"file_id": file_id, **({"content": content} if inline else {})}
     with context(request_id=request_id):  # the worker's logs carry the API request's id
-        message_id = jobs().send("process_file", file_id=file_id)
+        message_id = jobs().send("process_file", **arguments)
     return answer(202, {"file_id": file_id, "status": "PENDING", "message_id": message_id})

@@ -38,13 +38,19 @@ def set_status(file_id: str, status: str, **fields: Any) -> None:
 
 
 @router.job(idempotent=True)
-def process_file(file_id: str) -> None:
+def process_file(file_id: str, content: str | None = None) -> None:
+    """``content``: the file's text sent inline in the job (over 1 MiB it arrives as an S3 pointer, which
+    the router resolves before this runs)."""
     item = table().get_item(Key={"file_id": file_id}).get("Item")
     if item is None:
         raise Reject(f"file {file_id} is not registered")
     set_status(file_id, "PROCESSING")
     try:
-        data: bytes = s3().get_object(Bucket=os.environ["FILES_BUCKET"], Key=item["s3_key"])["Body"].read()
+        data: bytes = (
+            content.encode()
+            if content is not None
+            else s3().get_object(Bucket=os.environ["FILES_BUCKET"], Key=item["s3_key"])["Body"].read()
+        )
     except s3().exceptions.NoSuchKey:
         set_status(file_id, "FAILED", reason="the S3 object is missing")
         raise Reject(f"file {file_id}: s3://{os.environ['FILES_BUCKET']}/{item['s3_key']} is missing") from None

@@ -278,9 +278,14 @@ def test_local_demo_until_idle_json(tmp_path: Path) -> None:
         "notes.md": "PROCESSED",
         "data.csv": "PROCESSED",
         "forgotten.txt": "PROCESSED",
+        "large.log": "PROCESSED",
         "photo.png": "FAILED",
     }
     assert files["report.txt"]["lines_count"] == "3"
+    # its job was over SQS's 1 MiB: it travelled as an S3 pointer, resolved by the worker's router
+    assert files["large.log"]["lines_count"] == "30000" and int(files["large.log"]["file_size"]) > 1_048_576
+    reports = [e for e in events if e["event"] == "report"]
+    assert any(e["init_ms"] is not None for e in reports) and all(e["max_memory_mb"] for e in reports)
     assert summary["ledgers"] == {
         "acme": ["created", "paid", "shipped", "delivered"],
         "globex": ["created", "cancelled"],
@@ -292,7 +297,7 @@ def test_local_demo_until_idle_json(tmp_path: Path) -> None:
     (api,) = [e for e in events if e["event"] == "http-api"]  # the story starts with POST /files
     assert api["url"].startswith("http://127.0.0.1:") and api["routes"] == "POST /files"
     posted = [e for e in events if e["event"] == "http"]
-    assert len(posted) == 4 and all(e["route"] == "POST /files" and e["status"] == 202 for e in posted)
+    assert len(posted) == 5 and all(e["route"] == "POST /files" and e["status"] == 202 for e in posted)
     assert not (tmp_path / ".sqs-lambda" / "local.json").exists()  # the state file is removed on exit
 
 

@@ -243,3 +243,14 @@ def write_temp(text: str) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
         out.write(text)
     return out.name
+
+
+def test_peek_shows_the_resolved_payload(sqs_local: LocalSqs, sqs_queue: QueuePair, bucket: str) -> None:
+    from sqs_lambda_dev import ops
+
+    Producer(sqs_queue.url, payload_bucket=bucket).send("ingest", text=BIG)
+    (seen,) = ops.peek(sqs_local.backend, sqs_queue.url)
+    assert seen["job"] == "ingest" and len(seen["kwargs"]["text"]) == len(BIG)
+    payload = seen["payload"]
+    assert payload["location"].startswith(f"s3://{bucket}/") and payload["size"] > len(BIG)
+    assert payload["first_bytes"].startswith('{"sqs_lambda":1')
