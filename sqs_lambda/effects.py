@@ -59,10 +59,18 @@ def copy_to_dlq(backend: SqsBackend, record: Any, fate: Fate, job: str | None, a
 def send_next_hop(
     backend: SqsBackend, record: dict[str, Any], body: str, remaining: int, *, job: str, hop: int
 ) -> Fate:
-    """Re-send a long-delayed job for its next hop (at most 900 s) and acknowledge this copy."""
+    """Re-send a long-delayed job for its next hop (at most 900 s) and acknowledge this copy. A body over
+    the queue's limit (a job that came as an S3 pointer) goes as a pointer again, to
+    ``$SQS_LAMBDA_PAYLOAD_BUCKET``."""
     try:
         source = backend.queue_info(arn=rec.source_arn(record))
-        backend.send(source.url, body, rec.send_attributes(record), delay=min(remaining, MAX_HOP_DELAY))
+        attributes = rec.send_attributes(record)
+        if attributes.pop("ExtendedPayloadSize", None) or attributes.pop("SQSLargePayloadSize", None):
+            from . import payloads
+
+            body, extra = payloads.offload_if_large(body, source.max_message_size)
+            attributes.update(extra)
+        backend.send(source.url, body, attributes, delay=min(remaining, MAX_HOP_DELAY))
     except Exception as error:
         observe.log_loudly(
             "could not re-send a delayed job for its next hop; it stays in the queue",

@@ -129,5 +129,15 @@ def delete_quietly(pointers: list[Pointer]) -> None:
         observe.log_loudly("payloads of succeeded jobs could not be deleted", error_message=str(error)[:500])
 
 
+def offload_if_large(body: str, limit: int) -> tuple[str, dict[str, dict[str, str]]]:
+    """``(body, attributes)`` to send: the body itself, or (over ``limit``, with a bucket configured) its
+    pointer and size attribute. Without a bucket the body is returned and SQS will refuse it, loudly."""
+    data = body.encode()
+    bucket = os.environ.get(BUCKET_VARIABLE)
+    if len(data) <= limit - 1024 or not bucket:  # room for the attributes
+        return body, {}
+    return store(data, bucket).body(), size_attribute(len(data))
+
+
 def size_attribute(size: int) -> dict[str, dict[str, str]]:
     return {SIZE_ATTRIBUTE: {"DataType": "Number", "StringValue": str(size)}}

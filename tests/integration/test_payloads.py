@@ -254,3 +254,29 @@ def test_peek_shows_the_resolved_payload(sqs_local: LocalSqs, sqs_queue: QueuePa
     payload = seen["payload"]
     assert payload["location"].startswith(f"s3://{bucket}/") and payload["size"] > len(BIG)
     assert payload["first_bytes"].startswith('{"sqs_lambda":1')
+
+
+def test_a_long_delayed_large_job_hops_as_a_pointer_again(
+    sqs_local: LocalSqs, sqs_queue: QueuePair, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from sqs_lambda import envelope as wire
+    from sqs_lambda import payloads
+
+    monkeypatch.setenv("SQS_LAMBDA_PAYLOAD_BUCKET", bucket)
+    router = Router(queue_url=sqs_queue.url)
+
+    @router.job()
+    def ingest(text: str) -> None:
+        raise AssertionError("not due yet")
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    body, _ = wire.encode("ingest", {"text": BIG}, not_before=later)
+    pointer = payloads.store(body.encode(), bucket)
+    attributes = payloads.size_attribute(len(body.encode()))
+    sqs_local.client.send_message(QueueUrl=sqs_queue.url, MessageBody=pointer.body(), MessageAttributes=attributes)
+    judgement = sqs_local.deliver(router, sqs_queue)
+    assert judgement is not None and judgement.failed == []  # acknowledged: its next hop was sent
+    assert sqs_local.backend.counts(sqs_queue.url).delayed == 1
+    assert len(objects(bucket)) == 2  # the next hop travels as a pointer of its own

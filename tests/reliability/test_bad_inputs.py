@@ -201,6 +201,59 @@ def send_error(scene: Scene) -> None:
         client.meta.events.unregister("after-call.sqs.SendMessageBatch", refuse)
 
 
+POINTER = '["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"%s","s3Key":"%s"}]'
+
+
+def missing_payload(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:
+    from sqs_lambda import aws
+
+    bucket = f"payloads-{scene.queue.name.lower()}"
+    aws.client("s3").create_bucket(Bucket=bucket)
+    router = Router(queue_url=scene.queue.url, payload_buckets=[bucket])
+    router.job("work")(lambda n: None)
+    verdict = scene.consume(POINTER % (bucket, "gone"), router=router)
+    assert verdict is not None and len(verdict.failed) == 1  # retried: a later read may succeed
+    assert scene.sqs.total(scene.queue.dlq_url) == 0
+    messages = [str(r.__dict__.get("error_message")) for r in caplog.records]
+    assert any(f"cannot read the payload at s3://{bucket}/gone" in m and "retried" in m for m in messages), messages
+
+
+def idempotent_router(scene: Scene, runs: list[int]) -> Router:
+    router = Router(queue_url=scene.queue.url)
+    router.job("once", idempotent=True)(lambda n: runs.append(n))
+    return router
+
+
+def idempotent_without_table(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:
+    import os
+
+    assert "SQS_LAMBDA_IDEMPOTENCY_TABLE" not in os.environ
+    runs: list[int] = []
+    verdict = scene.consume(wire.encode("once", {"n": 1})[0], router=idempotent_router(scene, runs))
+    assert verdict is not None and len(verdict.failed) == 1 and runs == []  # retried, never run unguarded
+    messages = [str(r.__dict__.get("error_message")) for r in caplog.records]
+    assert any("set SQS_LAMBDA_IDEMPOTENCY_TABLE" in m for m in messages), messages
+
+
+def idempotent_duplicate(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:
+    import os
+
+    table = scene.sqs.create_idempotency_table(f"keys-{scene.queue.name}")
+    os.environ["SQS_LAMBDA_IDEMPOTENCY_TABLE"] = table
+    try:
+        runs: list[int] = []
+        router = idempotent_router(scene, runs)
+        body = wire.encode("once", {"n": 1})[0]
+        for _ in range(2):
+            verdict = scene.consume(body, router=router)
+            assert verdict is not None and verdict.failed == []
+    finally:
+        del os.environ["SQS_LAMBDA_IDEMPOTENCY_TABLE"]
+    assert runs == [1] and scene.sqs.total(scene.queue.url) == 0
+    (skipped,) = [r for r in caplog.records if r.getMessage().startswith("duplicate skipped")]
+    assert skipped.levelname == "INFO"
+
+
 CASES: dict[str, Callable[..., None]] = {
     "body is not JSON (no text route)": lambda s: s.expect_dlq("hello", "NoRouteError", "the body is not JSON"),
     "JSON that is not an envelope, no raw route matches": lambda s: s.expect_dlq(
@@ -265,6 +318,15 @@ CASES: dict[str, Callable[..., None]] = {
         "matches none of the keys",
         router=signed_router(s),
     ),
+    "body is an S3 pointer whose object is missing, or cannot be read (access denied)": missing_payload,
+    "body is an S3 pointer to a bucket the router was not told about": lambda s: s.expect_dlq(
+        POINTER % ("elsewhere", "k"), "UnknownPayloadBucketError", "s3://elsewhere, a bucket this router was not told"
+    ),
+    "malformed S3 pointer": lambda s: s.expect_dlq(
+        '["software.amazon.payloadoffloading.PayloadS3Pointer", 3]', "DecodeError", "malformed extended-client pointer"
+    ),
+    "idempotent job without `SQS_LAMBDA_IDEMPOTENCY_TABLE`": idempotent_without_table,
+    "a duplicate of an idempotent job that already completed": idempotent_duplicate,
     "handler raises": handler_raises,
     "handler raises `Reject`": lambda s: s.expect_dlq(
         envelope(job="rejects"), "Reject", "not today", router=_rejecting()
@@ -275,7 +337,7 @@ CASES: dict[str, Callable[..., None]] = {
     "`sqs-lambda send` of a job the queue's router does not know": unknown_job_sent,
     "producer: argument that cannot be encoded": producer_case(unencodable),
     "producer: arguments that do not fit the signature": producer_case(bad_arguments),
-    "producer: message over the queue's size limit": producer_case(oversize),
+    "producer: message over the queue's size limit, and no payload bucket": producer_case(oversize),
     "producer: negative or too long delay": producer_case(bad_delay),
     "producer: FIFO without group id, or with a delay": producer_case(fifo_rules),
     "producer: entries SQS refuses (sender's fault), or still failing after retries": send_error,
