@@ -7,6 +7,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+NOOP_APP = """
+from sqs_lambda import Router
+
+router = Router()
+
+
+@router.job()
+def noop(n: int) -> None:
+    return None
+
+
+lambda_handler = router.lambda_handler
+"""  # a function with one no-op job: what the runtime benchmarks run
+
 
 def repeat(function: Callable[[], object], rounds: int) -> list[float]:
     """Wall times (seconds) of ``rounds`` calls, interleaving is up to the caller."""

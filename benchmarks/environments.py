@@ -19,25 +19,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stats import NOOP_APP as APP
 from _stats import median
 
 from sqs_lambda_dev.events import lambda_context, sqs_event
 from sqs_lambda_dev.local.environments import FunctionPool
 from sqs_lambda_dev.local.functions import FunctionSpec, import_handler
-
-APP = """
-from sqs_lambda import Router
-
-router = Router()
-
-
-@router.job()
-def noop(n: int) -> None:
-    return None
-
-
-lambda_handler = router.lambda_handler
-"""
 
 FRESH_PROCESS = """
 import json, sys

@@ -22,26 +22,13 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stats import NOOP_APP as APP
 from _stats import median, sqs_endpoint, table
 
 from sqs_lambda import aws
 from sqs_lambda.producer import Producer
 from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
 from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
-
-APP = """
-from sqs_lambda import Router
-
-router = Router()
-
-
-@router.job()
-def noop(n: int) -> None:
-    return None
-
-
-lambda_handler = router.lambda_handler
-"""
 
 
 def fill(url: str, count: int) -> None:
