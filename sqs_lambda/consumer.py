@@ -275,7 +275,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                     continue
             if timed and self._out_of_time():
                 for rest in range(index, count):
-                    fates[rest] = skipped("Lambda time is running out (time cut-off)")
+                    fates[rest] = self._cut_off()
                 break
             call = prepare(record)
             if call.__class__ is Fate:
@@ -312,7 +312,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         async def run_one(semaphore: asyncio.Semaphore, index: int, call: Call) -> None:
             async with semaphore:
                 if self._out_of_time():
-                    fates[index] = skipped("Lambda time is running out (time cut-off)")
+                    fates[index] = self._cut_off()
                     return
                 record = self.records[index]
                 error = await invoke(call, record, self.hooks)
@@ -334,6 +334,13 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                     fates[index] = self._failed(record, call, error, rec.receive_count(record))
 
     # -- one record ---------------------------------------------------------------------------------
+
+    def _cut_off(self) -> Fate:
+        """A record not started for lack of time; a stopping worker (its context says ``stopping``)
+        releases it at once, for another worker to take."""
+        if getattr(self.lambda_context, "stopping", False):
+            return skipped("the worker is stopping", 0)
+        return skipped("Lambda time is running out (time cut-off)")
 
     def _out_of_time(self) -> bool:
         context = self.lambda_context

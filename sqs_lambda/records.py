@@ -9,6 +9,7 @@ on the per-record hot path, where a wrapper object per record costs more than th
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
 Record = dict[str, Any]
@@ -78,3 +79,58 @@ def string_attribute(record: Record, name: str) -> str | None:
         value = attributes[name].get("stringValue")
         return value if isinstance(value, str) else None
     return None
+
+
+# -- building records: a ReceiveMessage message in Lambda's shape (worker mode, the local trigger) ------
+
+LAMBDA_SYSTEM_ATTRIBUTES = (
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "SenderId",
+    "ApproximateFirstReceiveTimestamp",
+    "SequenceNumber",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+    "AWSTraceHeader",
+)
+
+
+def body_md5(body: str) -> str:
+    """MD5 of a body as SQS computes it (any str: a builder is also fed text SQS would refuse)."""
+    return hashlib.md5(body.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def lambda_attributes(send_shape: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """SendMessage/ReceiveMessage-shaped message attributes in the shape Lambda puts in events."""
+    result: dict[str, dict[str, Any]] = {}
+    for name, value in send_shape.items():
+        binary = value.get("BinaryValue")
+        result[name] = {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": base64.b64encode(binary).decode() if isinstance(binary, bytes) else binary,
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value.get("DataType", "String"),
+        }
+    return result
+
+
+def from_message(message: dict[str, Any], *, arn: str) -> Record:
+    """A ReceiveMessage message (with all attributes) as the record Lambda's SQS trigger would deliver."""
+    body = message.get("Body", "")
+    region = arn.split(":")[3] if arn.count(":") >= 5 else "us-east-1"
+    system = {k: str(v) for k, v in (message.get("Attributes") or {}).items()}
+    record: Record = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": body,
+        "attributes": {k: system[k] for k in LAMBDA_SYSTEM_ATTRIBUTES if k in system},
+        "messageAttributes": lambda_attributes(message.get("MessageAttributes") or {}),
+        "md5OfBody": message.get("MD5OfBody") or body_md5(body),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": region,
+    }
+    if message.get("MD5OfMessageAttributes"):
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record

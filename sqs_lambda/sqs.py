@@ -45,6 +45,7 @@ class QueueInfo:
     dlq_arn: str | None
     max_receive_count: int | None
     retention: int = DEFAULT_RETENTION  # MessageRetentionPeriod, seconds
+    visibility_timeout: int = 30  # VisibilityTimeout, seconds
 
     @property
     def name(self) -> str:
@@ -176,6 +177,7 @@ class AwsSqs:
             "MaximumMessageSize",
             "RedrivePolicy",
             "MessageRetentionPeriod",
+            "VisibilityTimeout",
         ]
         attributes = self.client(url).get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
         redrive = codec.loads(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else {}
@@ -188,6 +190,7 @@ class AwsSqs:
             dlq_arn=redrive.get("deadLetterTargetArn"),
             max_receive_count=int(redrive["maxReceiveCount"]) if redrive.get("maxReceiveCount") else None,
             retention=int(attributes.get("MessageRetentionPeriod") or DEFAULT_RETENTION),
+            visibility_timeout=int(attributes.get("VisibilityTimeout") or 30),
         )
         with self._lock:
             self._queues[key] = info

@@ -6,7 +6,6 @@ The local runtime builds its events here, and the test kit re-exports the builde
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import time
 import uuid
@@ -17,7 +16,8 @@ from typing import Any
 from sqs_lambda import codec
 from sqs_lambda import envelope as wire
 from sqs_lambda.jobs import BakedJob
-from sqs_lambda.records import Record
+from sqs_lambda.records import body_md5 as _md5
+from sqs_lambda.records import lambda_attributes
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -132,54 +132,3 @@ class LambdaContext:
 
 def lambda_context(remaining_ms: int = 30_000, **fields: Any) -> LambdaContext:
     return LambdaContext(remaining_ms=remaining_ms, **fields)
-
-
-def lambda_attributes(send_shape: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """SendMessage/ReceiveMessage-shaped message attributes in the shape Lambda puts in events."""
-    result: dict[str, dict[str, Any]] = {}
-    for name, value in send_shape.items():
-        binary = value.get("BinaryValue")
-        result[name] = {
-            "stringValue": value.get("StringValue"),
-            "binaryValue": base64.b64encode(binary).decode() if isinstance(binary, bytes) else binary,
-            "stringListValues": [],
-            "binaryListValues": [],
-            "dataType": value.get("DataType", "String"),
-        }
-    return result
-
-
-def lambda_record(message: dict[str, Any], *, arn: str) -> Record:
-    """A ReceiveMessage message (with all attributes) as the record Lambda's SQS trigger would deliver."""
-    body = message.get("Body", "")
-    region = arn.split(":")[3] if arn.count(":") >= 5 else "us-east-1"
-    system = {k: str(v) for k, v in (message.get("Attributes") or {}).items()}
-    wanted = (
-        "ApproximateReceiveCount",
-        "SentTimestamp",
-        "SenderId",
-        "ApproximateFirstReceiveTimestamp",
-        "SequenceNumber",
-        "MessageGroupId",
-        "MessageDeduplicationId",
-        "AWSTraceHeader",
-    )
-    record: Record = {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": body,
-        "attributes": {k: system[k] for k in wanted if k in system},
-        "messageAttributes": lambda_attributes(message.get("MessageAttributes") or {}),
-        "md5OfBody": message.get("MD5OfBody") or _md5(body),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": arn,
-        "awsRegion": region,
-    }
-    if message.get("MD5OfMessageAttributes"):
-        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-    return record
-
-
-def _md5(body: str) -> str:
-    """MD5 of a body as SQS computes it (any str: a builder is also fed text SQS would refuse)."""
-    return hashlib.md5(body.encode("utf-8", "surrogatepass")).hexdigest()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from sqs_lambda import codec
 from sqs_lambda import envelope as wire
+from sqs_lambda.records import from_message as lambda_record
 from sqs_lambda.sqs import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Attributes,
@@ -24,7 +25,6 @@ from sqs_lambda.sqs import (
     QueueInfo,
     SendOptions,
 )
-from sqs_lambda_dev.events import lambda_record
 
 if TYPE_CHECKING:
     from sqs_lambda.router import Router

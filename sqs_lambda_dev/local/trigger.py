@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqs_lambda import codec
+from sqs_lambda.records import from_message as lambda_record
 from sqs_lambda.sqs import SqsBackend
-from sqs_lambda_dev.events import lambda_record
 from sqs_lambda_dev.local.invocation import Function
 
 

@@ -100,7 +100,8 @@ def test_a_duplicate_while_the_first_run_is_in_progress_is_retried_not_run(
     first_copy = sqs_local.receive(sqs_queue.url, max_messages=1, wait=1)
     second_copy = sqs_local.receive(sqs_queue.url, max_messages=1, wait=1)
     assert len(first_copy) == len(second_copy) == 1
-    from sqs_lambda_dev.events import lambda_context, lambda_record
+    from sqs_lambda.records import from_message as lambda_record
+    from sqs_lambda_dev.events import lambda_context
 
     def event(message: dict[str, Any]) -> dict[str, Any]:
         return {"Records": [lambda_record(message, arn=sqs_queue.arn)]}

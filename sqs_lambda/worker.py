@@ -1,0 +1,371 @@
+"""Worker mode: the router as a long-running SQS poller, for containers and jobs past Lambda's 15 minutes.
+
+Each poller thread long-polls the queue, turns what it receives into Lambda's records, and hands the
+batch to ``router.lambda_handler``: the code Lambda runs, so the failure policy (backoff through
+visibility, max retries, DLQ copies with reasons), FIFO rules, delay hops, peers' formats, signing,
+S3 payloads and idempotency are the same. The response is applied as Lambda's trigger applies it:
+every record not in ``batchItemFailures`` is deleted.
+
+Contract:
+- **Heartbeat**: while a batch runs, its messages' visibility is extended before it runs out, so a long
+  job is never redelivered while it runs; the heartbeat stops when the batch ends.
+- **Graceful stop** (SIGTERM, SIGINT, or a shutdown policy): no more receives; records already started
+  finish within ``grace`` seconds; records received but not started are released at once (visibility
+  0), for another worker to take. The worker then exits 0.
+- **Shutdown policies** (:class:`Shutdown`): ``never``, ``idle:SECONDS`` (no message for that long),
+  ``after:N`` (N messages handled).
+- **Concurrency**: ``concurrency`` poller threads, each with its own batches; ``async def`` jobs of a
+  batch share one event loop (the router's); :func:`serve_processes` runs whole workers in processes.
+- **Health**: with ``health_port``, ``GET /`` answers 200 while every poller loop is alive, else 503.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from . import observe
+from . import records as rec
+from .errors import ConfigurationError
+from .sqs import SqsBackend, default_backend
+
+RUNNING_DEADLINE_MS = 15 * 60 * 1000  # what a running worker reports as remaining time (no cut-off)
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """When a worker stops by itself: ``never``, after ``idle`` seconds without a message, or ``after`` N
+    messages."""
+
+    kind: str = "never"
+    value: float = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Shutdown:
+        kind, _, value = text.partition(":")
+        if kind == "never" and not value:
+            return cls()
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1
+        if kind in ("idle", "after") and number > 0 and (kind == "idle" or number.is_integer()):
+            return cls(kind, number)
+        raise ConfigurationError(f"--shutdown {text!r}: use never, idle:SECONDS or after:N")
+
+    def reached(self, handled: int, idle_seconds: float) -> bool:
+        if self.kind == "after":
+            return handled >= self.value
+        if self.kind == "idle":
+            return idle_seconds >= self.value
+        return False
+
+
+class WorkerContext:
+    """The context ``lambda_handler`` gets: no deadline while the worker runs; none left once it stops,
+    so that a batch's records not yet started are released (see the consumer's time cut-off)."""
+
+    function_name = "sqs-lambda-worker"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 0
+    invoked_function_arn = ""
+    log_group_name = ""
+    log_stream_name = ""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self._stopping = stopping
+        self.aws_request_id = str(uuid.uuid4())
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 0 if self._stopping.is_set() else RUNNING_DEADLINE_MS
+
+
+class Heartbeat:
+    """Extends a running batch's visibility every half timeout, until :meth:`stop`."""
+
+    def __init__(self, backend: SqsBackend, url: str, receipts: list[str], visibility: int) -> None:
+        self.backend, self.url, self.receipts, self.visibility = backend, url, receipts, max(1, visibility)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._done.wait(max(0.5, self.visibility / 2)):
+            try:
+                self.backend.change_visibility(self.url, [(r, self.visibility) for r in self.receipts])
+            except Exception as error:  # the next beat tries again; SQS redelivers only if every beat fails
+                observe.log_loudly("heartbeat failed", error_message=str(error)[:300])
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(5)
+
+
+class Worker:
+    """Polls ``queue_url`` and runs what arrives through ``router`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        router: Any,
+        queue_url: str,
+        *,
+        backend: SqsBackend | None = None,
+        concurrency: int = 1,
+        batch_size: int = 10,
+        wait: int = 20,
+        shutdown: Shutdown | None = None,
+        grace: float = 30.0,
+        health_port: int | None = None,
+        health_host: str = "0.0.0.0",  # a container's probe comes from outside it
+    ) -> None:
+        if concurrency < 1 or not 1 <= batch_size <= 10_000 or not 0 <= wait <= 20:
+            raise ConfigurationError("concurrency >= 1, batch size 1-10000 and wait 0-20 seconds, please")
+        self.router, self.queue_url = router, queue_url
+        self.backend = backend or default_backend()
+        if backend is not None:
+            router.backend = backend  # backoff, DLQ copies and hops go to the same endpoint
+        self.concurrency, self.batch_size, self.wait = concurrency, batch_size, wait
+        self.shutdown, self.grace = shutdown or Shutdown(), grace
+        self.health_port, self.health_host = health_port, health_host
+        self.stopping = threading.Event()  # no more receives
+        self.releasing = threading.Event()  # and a batch's unstarted records go back (a signal)
+        self.handled = self.succeeded = self.failed = 0  # handled: received and handed to the router
+        self._claimed = 0
+        self._lock = threading.Lock()
+        self._last_message = time.monotonic()
+        self._pollers: list[threading.Thread] = []
+        self._health: ThreadingHTTPServer | None = None
+
+    # -- running ------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Poll until stopped (a signal or the shutdown policy); returns the exit code (0)."""
+        info = self.backend.queue_info(url=self.queue_url)
+        previous: dict[signal.Signals, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for stop_signal in (signal.SIGTERM, signal.SIGINT):
+                previous[stop_signal] = signal.signal(stop_signal, lambda *_: self.stop("signal", release=True))
+        try:
+            return self._run(info.arn, info.visibility_timeout)
+        finally:
+            for stop_signal, handler in previous.items():
+                signal.signal(stop_signal, handler)
+
+    def _run(self, arn: str, visibility: int) -> int:
+        pollers = self._pollers = [
+            threading.Thread(target=self._poll, args=(arn, visibility), name=f"poller-{n}")
+            for n in range(self.concurrency)
+        ]
+        for poller in pollers:
+            poller.start()
+        self._serve_health()
+        while not self.stopping.wait(0.2):
+            with self._lock:
+                idle = time.monotonic() - self._last_message
+                if self.shutdown.reached(self.handled, idle):
+                    self.stop(f"shutdown policy {self.shutdown.kind}")
+        deadline = time.monotonic() + self.grace + self.wait
+        for poller in pollers:
+            poller.join(max(0.0, deadline - time.monotonic()))
+        if self._health is not None:
+            self._health.shutdown()
+        observe.log_info("worker stopped", handled=self.handled, succeeded=self.succeeded, failed=self.failed)
+        return 0
+
+    def stop(self, why: str = "asked", *, release: bool = False) -> None:
+        """Stop receiving; with ``release`` (SIGTERM/SIGINT), running batches also give back the records
+        they have not started. A shutdown policy lets running batches finish."""
+        if release:
+            self.releasing.set()
+        if not self.stopping.is_set():
+            observe.log_info("worker stopping", reason=why)
+            self.stopping.set()
+
+    def _poll(self, arn: str, visibility: int) -> None:
+        while not self.stopping.is_set():
+            wanted = self._claim()
+            if wanted == 0:  # after:N reached (counting what other pollers hold)
+                self.stop(f"shutdown policy {self.shutdown.kind}")
+                break
+            try:
+                messages = self._receive(wanted)
+            except Exception as error:  # the endpoint is away: wait, then poll again
+                observe.log_loudly("receive failed", error_message=str(error)[:300])
+                messages = []
+                self.stopping.wait(1.0)
+            with self._lock:
+                self._claimed -= wanted
+                self.handled += len(messages)
+                if messages:
+                    self._last_message = time.monotonic()
+            if messages:
+                self._handle(messages, arn, visibility)
+
+    def _claim(self) -> int:
+        """How many messages this poller may receive now: the batch size, or what ``after:N`` leaves."""
+        with self._lock:
+            wanted = self.batch_size
+            if self.shutdown.kind == "after":
+                wanted = min(wanted, int(self.shutdown.value) - self.handled - self._claimed)
+            wanted = max(0, wanted)
+            self._claimed += wanted
+            return wanted
+
+    def _receive(self, limit: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while len(messages) < limit and not self.stopping.is_set():
+            wanted = min(10, limit - len(messages))
+            got = self.backend.receive(self.queue_url, max_messages=wanted, wait_seconds=0 if messages else self.wait)
+            messages += got
+            if len(got) < wanted:
+                break
+        return messages
+
+    def _handle(self, messages: list[dict[str, Any]], arn: str, visibility: int) -> None:
+        receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
+        if self.releasing.is_set():  # received while stopping on a signal: give them back at once
+            self.backend.change_visibility(self.queue_url, [(r, 0) for r in receipts.values()])
+            return
+        batch = [rec.from_message(m, arn=arn) for m in messages]
+        heartbeat = Heartbeat(self.backend, self.queue_url, list(receipts.values()), visibility)
+        try:
+            response = self.router.lambda_handler({"Records": batch}, WorkerContext(self.releasing))
+        finally:
+            heartbeat.stop()
+        failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+        done = [receipt for message_id, receipt in receipts.items() if message_id not in failed]
+        for refused in self.backend.delete(self.queue_url, done) if done else []:
+            observe.log_loudly("delete failed: the message will be delivered again", code=refused.get("Code"))
+        with self._lock:
+            self.succeeded += len(done)
+            self.failed += len(failed)
+
+    # -- health -------------------------------------------------------------------------------------
+
+    def healthy(self) -> bool:
+        """Every poller loop is alive (a long job keeps its poller busy, not dead)."""
+        return not self.stopping.is_set() and bool(self._pollers) and all(p.is_alive() for p in self._pollers)
+
+    def _serve_health(self) -> None:
+        if self.health_port is None:
+            return
+        worker = self
+
+        class Health(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                ok = worker.healthy()
+                body = json.dumps({"status": "ok" if ok else "unavailable", "handled": worker.handled}).encode()
+                self.send_response(200 if ok else 503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._health = ThreadingHTTPServer((self.health_host, self.health_port), Health)
+        self._health.daemon_threads = True
+        threading.Thread(target=self._health.serve_forever, daemon=True, name="health").start()
+
+
+def load_router(path: str) -> Any:
+    """``package.module:attribute`` -> the router it names."""
+    import importlib
+
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"{path!r}: give MODULE:ROUTER, e.g. myapp.jobs:router")
+    router = getattr(importlib.import_module(module_name), attribute, None)
+    if router is None or not hasattr(router, "lambda_handler"):
+        raise ConfigurationError(f"{path!r} is not a router (no lambda_handler)")
+    return router
+
+
+def serve_processes(
+    router_path: str, queue_url: str, processes: int, backend_options: dict[str, Any], **options: Any
+) -> int:
+    """Run ``processes`` workers in processes of their own (CPU-bound jobs), each with an ``AwsSqs`` built
+    from ``backend_options``; forwards SIGTERM/SIGINT to them and waits for each to stop. Returns 0."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=_child, args=(router_path, queue_url, backend_options, options), name=f"worker-{n}")
+        for n in range(processes)
+    ]
+    for child in children:
+        child.start()
+
+    def forward(signum: int, frame: Any) -> None:
+        for child in children:
+            if child.is_alive() and child.pid is not None:
+                os.kill(child.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
+    return 0
+
+
+def _child(router_path: str, queue_url: str, backend_options: dict[str, Any], options: dict[str, Any]) -> None:
+    from .sqs import AwsSqs
+
+    Worker(load_router(router_path), queue_url, backend=AwsSqs(**backend_options), **options).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sqs_lambda.worker MODULE:router --queue URL_OR_NAME [...]``: worker mode without the
+    CLI's dependencies (a container needs sqs-lambda and boto3 only). ``sqs-lambda worker`` is the same,
+    with the CLI's target options."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m sqs_lambda.worker", description=main.__doc__)
+    parser.add_argument("router", help="MODULE:ATTRIBUTE, e.g. myapp.jobs:router")
+    parser.add_argument("--queue", required=True, help="queue URL, or name (prefixed with --stage)")
+    parser.add_argument("--stage", default=os.environ.get("SQS_LAMBDA_STAGE", ""))
+    parser.add_argument("--endpoint-url", default=None)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--wait", type=int, default=20)
+    parser.add_argument("--shutdown", default="never", help="never, idle:SECONDS or after:N")
+    parser.add_argument("--grace", type=float, default=30.0)
+    parser.add_argument("--health-port", type=int, default=None)
+    arguments = parser.parse_args(argv)
+    from .sqs import AwsSqs
+
+    sys.path.insert(0, os.getcwd())
+    backend = AwsSqs(endpoint_url=arguments.endpoint_url)
+    queue = arguments.queue
+    if not queue.startswith(("http://", "https://")):
+        queue = backend.queue_url(f"{arguments.stage}-{queue}" if arguments.stage else queue)
+    options: dict[str, Any] = {
+        "concurrency": arguments.concurrency,
+        "batch_size": arguments.batch_size,
+        "wait": arguments.wait,
+        "shutdown": Shutdown.parse(arguments.shutdown),
+        "grace": arguments.grace,
+        "health_port": arguments.health_port,
+    }
+    if arguments.processes > 1:
+        settings = {"endpoint_url": arguments.endpoint_url}
+        return serve_processes(arguments.router, queue, arguments.processes, settings, **options)
+    return Worker(load_router(arguments.router), queue, backend=backend, **options).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
