@@ -97,6 +97,8 @@ class Dispatcher:
         job = self.jobs.get(envelope.job) or self._unknown(envelope.job, message_id)
         schema = job.schema
         kwargs = schema.as_kwargs(wire.decode_arguments(envelope, schema.decoder, message_id=message_id))
+        if schema.models:
+            kwargs = schema.load_models(kwargs, job.name)
         if schema.wants_context:
             kwargs["context"] = dict(envelope.context or {})
         return Call(job.name, job.function, (), kwargs, envelope.context, schema.is_async, job.policy, envelope)
@@ -122,6 +124,8 @@ class Dispatcher:
     def _call(self, job: Job, envelope: wire.Envelope, values: Any) -> Call:
         schema = job.schema
         kwargs = schema.as_kwargs(values)
+        if schema.models:
+            kwargs = schema.load_models(kwargs, job.name)
         if schema.wants_context:
             kwargs["context"] = dict(envelope.context or {})
         return Call(job.name, job.function, (), kwargs, envelope.context, schema.is_async, job.policy, envelope)

@@ -84,6 +84,8 @@ class Job:
     def validate(self, kwargs: Mapping[str, Any] | msgspec.Raw) -> dict[str, Any]:
         """Check ``kwargs`` (or their encoding) as a consumer would; raise JobArgumentError (a TypeError)."""
         schema = self.schema
+        if schema.models and not isinstance(kwargs, msgspec.Raw):
+            kwargs = schema.to_wire(kwargs)
         return schema.as_kwargs(wire.convert_arguments(self.name, kwargs, schema.decoder))
 
     def run(self, **kwargs: Any) -> Any:
@@ -92,6 +94,8 @@ class Job:
         from .router import Call
 
         call_kwargs = self.validate(kwargs)
+        if self.schema.models:
+            call_kwargs = self.schema.load_models(call_kwargs, self.name)
         context = dict(current_context())
         if self.schema.wants_context:
             call_kwargs["context"] = context
@@ -125,6 +129,13 @@ class Job:
         return self.sender.get().send(
             self.name, delay=delay, group_id=group_id, deduplication_id=deduplication_id, **dict(kwargs or {})
         )
+
+    def delay_on_commit(self, **kwargs: Any) -> None:
+        """Enqueue after the current Django transaction commits, and nothing if it rolls back (as
+        Celery >= 5.4 does). The arguments are checked now, so a mistake raises here."""
+        from django.db import transaction  # Django's own hook; only this method needs Django
+
+        transaction.on_commit(self.bake(**kwargs).delay)
 
     def bake(self, **kwargs: Any) -> BakedJob:
         """Freeze validated arguments into a task that can be sent later."""

@@ -204,8 +204,10 @@ class Producer:
 
     def build(self, job: str, kwargs: Mapping[str, Any], **options: Unpack[MessageOptions]) -> Outgoing:
         """Validate and encode one job (nothing is sent). The kwargs are encoded once, for both."""
-        raw_kwargs = wire.encode_kwargs(job, kwargs)
         known = self.jobs.get(job)
+        if known is not None and known.schema.models:  # Django model instances travel as primary keys
+            kwargs = known.schema.to_wire(kwargs)
+        raw_kwargs = wire.encode_kwargs(job, kwargs)
         if known is not None:
             known.validate(raw_kwargs)
         not_before = None

@@ -2,7 +2,9 @@
 
 Built lazily, on a job's first use, so that importing a function module stays cheap. A parameter
 without a hint accepts any JSON value; a parameter named ``context`` is not an argument: the router
-passes the envelope's context dict to it. ``**kwargs`` lets unknown arguments through.
+passes the envelope's context dict to it. ``**kwargs`` lets unknown arguments through. A parameter typed
+with a Django model travels as the instance's primary key and is fetched again before the job runs (a
+missing row is a ``Reject`` naming the model and the key); Django is never imported here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,16 @@ CONTEXT_PARAMETER = "context"
 class ArgumentSchema:
     """What a job accepts. ``decoder`` validates JSON kwargs into a ``struct`` instance."""
 
-    __slots__ = ("accepts_extra", "decoder", "fields", "is_async", "positional", "struct", "wants_context")
+    __slots__ = (
+        "accepts_extra",
+        "decoder",
+        "fields",
+        "is_async",
+        "models",
+        "positional",
+        "struct",
+        "wants_context",
+    )
 
     def __init__(
         self,
@@ -36,7 +47,9 @@ class ArgumentSchema:
         wants_context: bool,
         accepts_extra: bool,
         is_async: bool,
+        models: dict[str, type] | None = None,
     ) -> None:
+        self.models = models or {}  # parameter -> Django model class
         self.struct = struct
         self.decoder = decoder
         self.fields = fields
@@ -52,6 +65,25 @@ class ArgumentSchema:
             declared = msgspec.convert(values, self.struct, dec_hook=decode_hook)
             return {**values, **{name: getattr(declared, name) for name in self.fields}}
         return msgspec.convert(values, self.struct, dec_hook=decode_hook)
+
+    def to_wire(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Model instances replaced by their primary keys (what travels)."""
+        models = self.models
+        return {k: getattr(v, "pk", v) if k in models and isinstance(v, models[k]) else v for k, v in kwargs.items()}
+
+    def load_models(self, kwargs: dict[str, Any], job: str) -> dict[str, Any]:
+        """Primary keys replaced by their rows, fetched again; a missing row is a ``Reject``."""
+        from .errors import Reject
+
+        for name, model in self.models.items():
+            key = kwargs.get(name)
+            if key is None or isinstance(key, model):
+                continue
+            try:
+                kwargs[name] = model._default_manager.get(pk=key)  # type: ignore[attr-defined]
+            except model.DoesNotExist:  # type: ignore[attr-defined]
+                raise Reject(f"job {job!r}: {model.__name__} with primary key {key!r} does not exist") from None
+        return kwargs
 
     def as_kwargs(self, values: Any) -> dict[str, Any]:
         """The decoded struct as keyword arguments for the handler."""
@@ -71,6 +103,7 @@ def build_schema(name: str, function: Callable[..., Any]) -> ArgumentSchema:
     names: list[str] = []
     positional: list[str] = []
     wants_context = accepts_extra = False
+    models: dict[str, type] = {}
     for parameter in signature.parameters.values():
         if parameter.name == CONTEXT_PARAMETER:
             wants_context = True
@@ -85,6 +118,9 @@ def build_schema(name: str, function: Callable[..., Any]) -> ArgumentSchema:
                 f"job {name!r}: positional-only parameter {parameter.name!r} cannot be passed by keyword"
             )
         hint = hints.get(parameter.name, Any)
+        if _is_model(hint):
+            models[parameter.name] = hint
+            hint = Any  # the primary key
         if parameter.default is inspect.Parameter.empty:
             fields.append((parameter.name, hint))
         else:
@@ -108,7 +144,13 @@ def build_schema(name: str, function: Callable[..., Any]) -> ArgumentSchema:
         wants_context=wants_context,
         accepts_extra=accepts_extra,
         is_async=inspect.iscoroutinefunction(function),
+        models=models,
     )
+
+
+def _is_model(hint: Any) -> bool:
+    """A Django model class (recognised by its shape: Django is not imported)."""
+    return isinstance(hint, type) and all(hasattr(hint, a) for a in ("_meta", "_default_manager", "DoesNotExist"))
 
 
 class _ExtraDecoder:

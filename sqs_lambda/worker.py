@@ -91,25 +91,44 @@ class WorkerContext:
         return 0 if self._stopping.is_set() else RUNNING_DEADLINE_MS
 
 
-class Heartbeat:
-    """Extends a running batch's visibility every half timeout, until :meth:`stop`."""
+class Heartbeats:
+    """One thread per worker that keeps running batches invisible: each tracked batch's visibility is
+    extended every half timeout until it is untracked (no thread per batch: that costs on every batch)."""
 
-    def __init__(self, backend: SqsBackend, url: str, receipts: list[str], visibility: int) -> None:
-        self.backend, self.url, self.receipts, self.visibility = backend, url, receipts, max(1, visibility)
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
-        self._thread.start()
+    def __init__(self, backend: SqsBackend, url: str, visibility: int) -> None:
+        self.backend, self.url, self.visibility = backend, url, max(1, visibility)
+        self._batches: dict[int, tuple[list[str], float]] = {}  # token -> (receipts, next extension)
+        self._lock = threading.Lock()
+        self._tokens = iter(range(1 << 62))
+        self._stopped = threading.Event()
+        threading.Thread(target=self._beat, daemon=True, name="heartbeats").start()
 
-    def _beat(self) -> None:
-        while not self._done.wait(max(0.5, self.visibility / 2)):
-            try:
-                self.backend.change_visibility(self.url, [(r, self.visibility) for r in self.receipts])
-            except Exception as error:  # the next beat tries again; SQS redelivers only if every beat fails
-                observe.log_loudly("heartbeat failed", error_message=str(error)[:300])
+    def track(self, receipts: list[str]) -> int:
+        with self._lock:
+            token = next(self._tokens)
+            self._batches[token] = (receipts, time.monotonic() + self.visibility / 2)
+            return token
+
+    def untrack(self, token: int) -> None:
+        with self._lock:
+            self._batches.pop(token, None)
 
     def stop(self) -> None:
-        self._done.set()
-        self._thread.join(5)
+        self._stopped.set()
+
+    def _beat(self) -> None:
+        tick = min(0.25, self.visibility / 4)
+        while not self._stopped.wait(tick):
+            now = time.monotonic()
+            with self._lock:
+                due = [(t, r) for t, (r, at) in self._batches.items() if at <= now]
+                for token, receipts in due:
+                    self._batches[token] = (receipts, now + self.visibility / 2)
+            for _, receipts in due:
+                try:
+                    self.backend.change_visibility(self.url, [(r, self.visibility) for r in receipts])
+                except Exception as error:  # the next beat tries again; SQS redelivers only if all fail
+                    observe.log_loudly("heartbeat failed", error_message=str(error)[:300])
 
 
 class Worker:
@@ -145,6 +164,7 @@ class Worker:
         self._lock = threading.Lock()
         self._last_message = time.monotonic()
         self._pollers: list[threading.Thread] = []
+        self._heartbeats: Heartbeats | None = None
         self._health: ThreadingHTTPServer | None = None
 
     # -- running ------------------------------------------------------------------------------------
@@ -163,8 +183,9 @@ class Worker:
                 signal.signal(stop_signal, handler)
 
     def _run(self, arn: str, visibility: int) -> int:
+        self._heartbeats = Heartbeats(self.backend, self.queue_url, visibility)
         pollers = self._pollers = [
-            threading.Thread(target=self._poll, args=(arn, visibility), name=f"poller-{n}")
+            threading.Thread(target=self._poll, args=(arn,), name=f"poller-{n}")
             for n in range(self.concurrency)
         ]
         for poller in pollers:
@@ -180,6 +201,7 @@ class Worker:
             poller.join(max(0.0, deadline - time.monotonic()))
         if self._health is not None:
             self._health.shutdown()
+        self._heartbeats.stop()
         observe.log_info("worker stopped", handled=self.handled, succeeded=self.succeeded, failed=self.failed)
         return 0
 
@@ -192,7 +214,7 @@ class Worker:
             observe.log_info("worker stopping", reason=why)
             self.stopping.set()
 
-    def _poll(self, arn: str, visibility: int) -> None:
+    def _poll(self, arn: str) -> None:
         while not self.stopping.is_set():
             wanted = self._claim()
             if wanted == 0:  # after:N reached (counting what other pollers hold)
@@ -210,7 +232,7 @@ class Worker:
                 if messages:
                     self._last_message = time.monotonic()
             if messages:
-                self._handle(messages, arn, visibility)
+                self._handle(messages, arn)
 
     def _claim(self) -> int:
         """How many messages this poller may receive now: the batch size, or what ``after:N`` leaves."""
@@ -232,17 +254,18 @@ class Worker:
                 break
         return messages
 
-    def _handle(self, messages: list[dict[str, Any]], arn: str, visibility: int) -> None:
+    def _handle(self, messages: list[dict[str, Any]], arn: str) -> None:
         receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         if self.releasing.is_set():  # received while stopping on a signal: give them back at once
             self.backend.change_visibility(self.queue_url, [(r, 0) for r in receipts.values()])
             return
         batch = [rec.from_message(m, arn=arn) for m in messages]
-        heartbeat = Heartbeat(self.backend, self.queue_url, list(receipts.values()), visibility)
+        assert self._heartbeats is not None
+        token = self._heartbeats.track(list(receipts.values()))
         try:
             response = self.router.lambda_handler({"Records": batch}, WorkerContext(self.releasing))
         finally:
-            heartbeat.stop()
+            self._heartbeats.untrack(token)
         failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
         done = [receipt for message_id, receipt in receipts.items() if message_id not in failed]
         for refused in self.backend.delete(self.queue_url, done) if done else []:

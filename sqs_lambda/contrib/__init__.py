@@ -1,0 +1,1 @@
+"""Integrations with frameworks (optional extras); nothing here is imported by the router itself."""

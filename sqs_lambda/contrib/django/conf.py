@@ -1,0 +1,65 @@
+"""The ``SQS_LAMBDA`` settings dict, read from Django's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqs_lambda.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Settings:
+    router_path: str | None = None
+    queue: str | None = None
+    stage: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+
+    @property
+    def queue_name(self) -> str:
+        if not self.queue:
+            raise ConfigurationError('SQS_LAMBDA["QUEUE"] is not set')
+        if self.queue.startswith(("http://", "https://")) or not self.stage:
+            return self.queue
+        return f"{self.stage}-{self.queue}"
+
+    def backend(self) -> Any:
+        from sqs_lambda.sqs import AwsSqs
+
+        return AwsSqs(endpoint_url=self.endpoint_url, region=self.region)
+
+    def queue_url(self) -> str:
+        name = self.queue_name
+        return name if name.startswith(("http://", "https://")) else self.backend().queue_url(name)
+
+    def router(self) -> Any:
+        from sqs_lambda.worker import load_router
+
+        if not self.router_path:
+            raise ConfigurationError('SQS_LAMBDA["ROUTER"] is not set (e.g. "myapp.jobs:router")')
+        return load_router(self.router_path)
+
+
+def settings() -> Settings:
+    from django.conf import settings as django_settings
+
+    values = dict(getattr(django_settings, "SQS_LAMBDA", {}) or {})
+    return Settings(
+        router_path=values.get("ROUTER"),
+        queue=values.get("QUEUE"),
+        stage=str(values.get("STAGE") or ""),
+        endpoint_url=values.get("ENDPOINT_URL"),
+        region=values.get("REGION"),
+    )
+
+
+def configure_router(router: Any, configured: Settings | None = None) -> None:
+    """Bind the router's jobs to the settings' queue (on the settings' endpoint)."""
+    from sqs_lambda.producer import Producer
+
+    configured = configured or settings()
+    backend = configured.backend()
+    name = configured.queue_name
+    url = name if name.startswith(("http://", "https://")) else None
+    router.bind(Producer(queue_url=url, queue_name=None if url else name, stage="", router=router, backend=backend))
