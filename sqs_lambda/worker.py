@@ -185,8 +185,7 @@ class Worker:
     def _run(self, arn: str, visibility: int) -> int:
         self._heartbeats = Heartbeats(self.backend, self.queue_url, visibility)
         pollers = self._pollers = [
-            threading.Thread(target=self._poll, args=(arn,), name=f"poller-{n}")
-            for n in range(self.concurrency)
+            threading.Thread(target=self._poll, args=(arn,), name=f"poller-{n}") for n in range(self.concurrency)
         ]
         for poller in pollers:
             poller.start()
