@@ -11,7 +11,8 @@ Contract:
   job is never redelivered while it runs; the heartbeat stops when the batch ends.
 - **Graceful stop** (SIGTERM, SIGINT, or a shutdown policy): no more receives; records already started
   finish within ``grace`` seconds; records received but not started are released at once (visibility
-  0), for another worker to take. The worker then exits 0.
+  0), for another worker to take. The worker then exits 0 (a job still running after the grace is
+  abandoned with the process: its message returns after its visibility timeout).
 - **Shutdown policies** (:class:`Shutdown`): ``never``, ``idle:SECONDS`` (no message for that long),
   ``after:N`` (N messages handled).
 - **Concurrency**: ``concurrency`` poller threads, each with its own batches; ``async def`` jobs of a
@@ -185,7 +186,8 @@ class Worker:
     def _run(self, arn: str, visibility: int) -> int:
         self._heartbeats = Heartbeats(self.backend, self.queue_url, visibility)
         pollers = self._pollers = [
-            threading.Thread(target=self._poll, args=(arn,), name=f"poller-{n}") for n in range(self.concurrency)
+            threading.Thread(target=self._poll, args=(arn,), name=f"poller-{n}", daemon=True)
+            for n in range(self.concurrency)
         ]
         for poller in pollers:
             poller.start()

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import settings
+
+from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 # Fuzzing depth: 300 examples by default; HYPOTHESIS_PROFILE=deep for a long run by hand.
 settings.register_profile("default", max_examples=300)
@@ -81,3 +84,39 @@ def sam_scheduled_event() -> dict[str, Any]:
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/ExampleRule"],
         "detail": {},
     }
+
+
+# -- Django, configured once per session (settings cannot be configured twice) ----------------------------
+
+
+@pytest.fixture(scope="session")
+def shop_queue(sqs_local: LocalSqs) -> QueuePair:
+    return sqs_local.create_queue_pair("shop-jobs")
+
+
+@pytest.fixture(scope="session")
+def django_project(
+    sqs_local: LocalSqs, shop_queue: QueuePair, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    django = pytest.importorskip("django")
+    from django.conf import settings as django_settings
+
+    database = pathlib.Path(tmp_path_factory.mktemp("django")) / "db.sqlite3"
+    django_settings.configure(
+        INSTALLED_APPS=["eb_sqs", "sqs_lambda.contrib.django", "djangoproject.shop"],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(database)}},
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+        USE_TZ=True,
+        SQS_LAMBDA={
+            "ROUTER": "djangoproject.shop.jobs:router",
+            "QUEUE": "jobs",
+            "STAGE": "shop",
+            "ENDPOINT_URL": sqs_local.url,
+            "REGION": "us-east-1",
+        },
+    )
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    yield django

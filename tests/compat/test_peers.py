@@ -155,13 +155,7 @@ def test_celery_pickle_goes_to_the_dlq(sqs_local: LocalSqs, sqs_queue: QueuePair
 
 
 @pytest.fixture
-def eb_sqs_task(sqs_local: LocalSqs) -> Any:
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(INSTALLED_APPS=["eb_sqs"], USE_TZ=True)
-        django.setup()
+def eb_sqs_task(sqs_local: LocalSqs, django_project: Any) -> Any:
     from eb_sqs.decorators import task
 
     return task
