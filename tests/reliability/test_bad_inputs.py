@@ -127,16 +127,16 @@ def malformed_times(scene: Scene) -> None:
 
 
 def unknown_job_sent(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sqs_lambda_dev import cli
+    from sqs_lambda_dev import cli_operations
 
-    monkeypatch.setattr(cli, "router_for", lambda target, url: scene.router)  # as the local runtime finds it
+    monkeypatch.setattr(cli_operations, "router_for", lambda target, url: scene.router)  # as the local runtime finds it
     with pytest.raises(ConfigurationError) as refused:
-        cli.send("wrok", kwargs='{"n": 1}', queue=scene.queue.url, endpoint_url=scene.sqs.url)
+        cli_operations.send("wrok", kwargs='{"n": 1}', queue=scene.queue.url, endpoint_url=scene.sqs.url)
     assert str(refused.value) == (
         "no job named 'wrok' is registered (known: work); did you mean 'work'? Pass --force to send it anyway"
     )
     assert scene.sqs.total(scene.queue.url) == 0  # nothing was sent
-    cli.send("wrok", kwargs='{"n": 1}', queue=scene.queue.url, endpoint_url=scene.sqs.url, force=True)
+    cli_operations.send("wrok", kwargs='{"n": 1}', queue=scene.queue.url, endpoint_url=scene.sqs.url, force=True)
     assert scene.sqs.total(scene.queue.url) == 1
 
 
