@@ -350,6 +350,28 @@ def _child(router_path: str, queue_url: str, backend_options: dict[str, Any], op
     Worker(load_router(router_path), queue_url, backend=AwsSqs(**backend_options), **options).run()
 
 
+def add_arguments(parser: Any) -> None:
+    """The worker's options on an argparse parser (``python -m sqs_lambda.worker``, ``manage.py sqs_worker``)."""
+    parser.add_argument("--concurrency", type=int, default=1, help="poller threads")
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--wait", type=int, default=20, help="long-poll seconds (0-20)")
+    parser.add_argument("--shutdown", default="never", help="never, idle:SECONDS or after:N")
+    parser.add_argument("--grace", type=float, default=30.0, help="seconds in-flight jobs get on SIGTERM")
+    parser.add_argument("--health-port", type=int, default=None)
+
+
+def options_from(parsed: dict[str, Any]) -> dict[str, Any]:
+    """:class:`Worker` keyword arguments from what :func:`add_arguments` parsed."""
+    return {
+        "concurrency": parsed["concurrency"],
+        "batch_size": parsed["batch_size"],
+        "wait": parsed["wait"],
+        "shutdown": Shutdown.parse(parsed["shutdown"]),
+        "grace": parsed["grace"],
+        "health_port": parsed["health_port"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m sqs_lambda.worker MODULE:router --queue URL_OR_NAME [...]``: worker mode without the
     CLI's dependencies (a container needs sqs-lambda and boto3 only). ``sqs-lambda worker`` is the same,
@@ -362,13 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue", required=True, help="queue URL, or name (prefixed with --stage)")
     parser.add_argument("--stage", default=os.environ.get("SQS_LAMBDA_STAGE", ""))
     parser.add_argument("--endpoint-url", default=None)
-    parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--processes", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=10)
-    parser.add_argument("--wait", type=int, default=20)
-    parser.add_argument("--shutdown", default="never", help="never, idle:SECONDS or after:N")
-    parser.add_argument("--grace", type=float, default=30.0)
-    parser.add_argument("--health-port", type=int, default=None)
+    add_arguments(parser)
     arguments = parser.parse_args(argv)
     from .sqs import AwsSqs
 
@@ -377,14 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     queue = arguments.queue
     if not queue.startswith(("http://", "https://")):
         queue = backend.queue_url(f"{arguments.stage}-{queue}" if arguments.stage else queue)
-    options: dict[str, Any] = {
-        "concurrency": arguments.concurrency,
-        "batch_size": arguments.batch_size,
-        "wait": arguments.wait,
-        "shutdown": Shutdown.parse(arguments.shutdown),
-        "grace": arguments.grace,
-        "health_port": arguments.health_port,
-    }
+    options = options_from(vars(arguments))
     if arguments.processes > 1:
         settings = {"endpoint_url": arguments.endpoint_url}
         return serve_processes(arguments.router, queue, arguments.processes, settings, **options)
