@@ -65,19 +65,15 @@ class Dispatcher:
 
         A body that is an S3 pointer (AWS's extended-client format) is fetched first, and decoded as if it
         had come inline; the call keeps the pointer."""
-        body = record.get("body")
-        if body.__class__ is str and body.startswith('["'):  # a pointer's shape; envelopes start with {
-            from . import payloads
-
-            if payloads.is_pointer(body):
-                pointer = payloads.pointer_of(body, message_id)
-                resolved = payloads.fetch(pointer, payloads.known_buckets(self.payload_buckets), message_id)
-                call = self.prepare({**record, "body": resolved}, message_id)
-                call.payload = pointer
-                return call
         if self.plain:
-            decoded = wire.decode(body, message_id=message_id)
+            decoded = wire.decode(record.get("body"), message_id=message_id)
+            if decoded.__class__ is wire.Envelope:  # the common case: nothing else to look at
+                return self.call_for(decoded, message_id)
+            if decoded.value.__class__ is list and self._is_pointer(record):  # type: ignore[union-attr]
+                return self._resolved(record, message_id)
         else:
+            if self._is_pointer(record):  # before peers read it: theirs may carry pointers too
+                return self._resolved(record, message_id)
             from . import peers
 
             found = peers.decode_any(self.accept, record, message_id)
@@ -87,6 +83,25 @@ class Dispatcher:
         if decoded.__class__ is wire.Envelope:
             return self.call_for(decoded, message_id)
         return self.raw_call(decoded, message_id)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _is_pointer(record: Mapping[str, Any]) -> bool:
+        body = record.get("body")
+        if body.__class__ is not str or not body.startswith('["'):  # a pointer's shape; envelopes start with {
+            return False
+        from . import payloads
+
+        return payloads.is_pointer(body)
+
+    def _resolved(self, record: Mapping[str, Any], message_id: str | None) -> Call:
+        """The call for a record whose body is an S3 pointer: the body fetched, decoded as if inline."""
+        from . import payloads
+
+        pointer = payloads.pointer_of(record["body"], message_id)
+        resolved = payloads.fetch(pointer, payloads.known_buckets(self.payload_buckets), message_id)
+        call = self.prepare({**record, "body": resolved}, message_id)
+        call.payload = pointer
+        return call
 
     def call_for(self, envelope: wire.Envelope, message_id: str | None) -> Call:
         """A call for one of our envelopes (its signature checked when the router signs)."""
