@@ -54,8 +54,9 @@ async def invoke(call: Call, record: Any = None, hooks: Hooks = NO_HOOKS, *, in_
     token = RUNNING.set((call.name, record, call.context))  # the job's fields, for the lines it logs
     metrics = hooks.metrics
     started = time.perf_counter() if metrics is not None else 0.0
+    policy = call.policy
     try:
-        if call.policy is not None and call.policy.idempotency is not None:
+        if policy is not None and policy.idempotency is not None:
             with running_with(call.context), _traced(call.name, hooks):
                 await _once(call, record, in_loop)
         elif hooks.observed or call.context or CURRENT.get():
