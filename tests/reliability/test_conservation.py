@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import pickle
 import uuid
 import zlib
@@ -157,7 +158,9 @@ SPECS: st.SearchStrategy[Spec] = st.one_of(
     spec("celery", outcome=OUTCOMES, eta=st.none() | PAST_TIMES | MALFORMED_TIMES, expires=st.none() | PAST_TIMES),
     spec("django_eb_sqs", outcome=OUTCOMES, func=st.sampled_from(["app.tasks.sync_job", "app.tasks.unmapped"])),
     spec("pickle", variant=st.sampled_from(["raw", "sqs_workers", "celery", "django_eb_sqs"])),
+    spec("pointer", state=st.sampled_from(["stored", "missing", "unknown_bucket"]), outcome=OUTCOMES),
 )
+PAYLOAD_BUCKET = f"law-payloads-{uuid.uuid4().hex[:8]}"
 
 
 def materialize(kind: str, params: dict[str, Any], token: str) -> tuple[str, dict[str, Any]]:
@@ -200,6 +203,15 @@ def materialize(kind: str, params: dict[str, Any], token: str) -> tuple[str, dic
     if kind == "django_eb_sqs":
         body = {"id": uuid.uuid4().hex, "func": params["func"], "args": [token], "kwargs": {"outcome": "ok"}}
         return json.dumps({**body, "pickle": False, "retry": 0, "maxRetries": 3}), {}
+    if kind == "pointer":  # an S3 pointer (the extended-client format) to a stored, missing or foreign object
+        from sqs_lambda import aws, payloads
+
+        bucket = "someone-elses-bucket" if params["state"] == "unknown_bucket" else PAYLOAD_BUCKET
+        pointer = payloads.Pointer(bucket, uuid.uuid4().hex)
+        inner = json.dumps(envelope(token, "sync_job", params["outcome"]))
+        if params["state"] == "stored":
+            aws.client("s3").put_object(Bucket=bucket, Key=pointer.key, Body=inner.encode())
+        return pointer.body(), payloads.size_attribute(len(inner))
     assert kind == "pickle"
     payload = pickle.dumps({"token": token}, protocol=2)
     variant = params["variant"]
@@ -223,12 +235,17 @@ BATCHES = st.lists(
 
 
 @pytest.fixture(scope="module")
-def queues(sqs_local: LocalSqs) -> dict[str, QueuePair]:
+def queues(sqs_local: LocalSqs) -> Iterator[dict[str, QueuePair]]:
+    from sqs_lambda import aws
+
+    aws.client("s3").create_bucket(Bucket=PAYLOAD_BUCKET)
+    os.environ["SQS_LAMBDA_PAYLOAD_BUCKET"] = PAYLOAD_BUCKET  # the routers read pointers to it
     suffix = uuid.uuid4().hex[:8]
-    return {
+    yield {
         "standard": sqs_local.create_queue_pair(f"law-{suffix}"),
         "fifo": sqs_local.create_queue_pair(f"law-{suffix}", fifo=True),
     }
+    del os.environ["SQS_LAMBDA_PAYLOAD_BUCKET"]
 
 
 def drain(sqs_local: LocalSqs, url: str) -> Iterator[dict[str, Any]]:
