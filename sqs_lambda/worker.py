@@ -30,11 +30,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 from . import observe
 from . import records as rec
 from .errors import ConfigurationError
+from .heartbeat import HeartbeatAwareBackend, Heartbeats
 from .sqs import SqsBackend, default_backend
 
 RUNNING_DEADLINE_MS = 15 * 60 * 1000  # what a running worker reports as remaining time (no cut-off)
@@ -92,46 +93,6 @@ class WorkerContext:
         return 0 if self._stopping.is_set() else RUNNING_DEADLINE_MS
 
 
-class Heartbeats:
-    """One thread per worker that keeps running batches invisible: each tracked batch's visibility is
-    extended every half timeout until it is untracked (no thread per batch: that costs on every batch)."""
-
-    def __init__(self, backend: SqsBackend, url: str, visibility: int) -> None:
-        self.backend, self.url, self.visibility = backend, url, max(1, visibility)
-        self._batches: dict[int, tuple[list[str], float]] = {}  # token -> (receipts, next extension)
-        self._lock = threading.Lock()
-        self._tokens = iter(range(1 << 62))
-        self._stopped = threading.Event()
-        threading.Thread(target=self._beat, daemon=True, name="heartbeats").start()
-
-    def track(self, receipts: list[str]) -> int:
-        with self._lock:
-            token = next(self._tokens)
-            self._batches[token] = (receipts, time.monotonic() + self.visibility / 2)
-            return token
-
-    def untrack(self, token: int) -> None:
-        with self._lock:
-            self._batches.pop(token, None)
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def _beat(self) -> None:
-        tick = min(0.25, self.visibility / 4)
-        while not self._stopped.wait(tick):
-            now = time.monotonic()
-            with self._lock:
-                due = [(t, r) for t, (r, at) in self._batches.items() if at <= now]
-                for token, receipts in due:
-                    self._batches[token] = (receipts, now + self.visibility / 2)
-            for _, receipts in due:
-                try:
-                    self.backend.change_visibility(self.url, [(r, self.visibility) for r in receipts])
-                except Exception as error:  # the next beat tries again; SQS redelivers only if all fail
-                    observe.log_loudly("heartbeat failed", error_message=str(error)[:300])
-
-
 class Worker:
     """Polls ``queue_url`` and runs what arrives through ``router`` (see the module docstring)."""
 
@@ -153,8 +114,9 @@ class Worker:
             raise ConfigurationError("concurrency >= 1, batch size 1-10000 and wait 0-20 seconds, please")
         self.router, self.queue_url = router, queue_url
         self.backend = backend or default_backend()
-        if backend is not None:
-            router.backend = backend  # backoff, DLQ copies and hops go to the same endpoint
+        self._heartbeats = Heartbeats(self.backend, queue_url)
+        # backoff, DLQ copies and hops go to the same endpoint, and backoff takes a record off the heartbeat
+        router.backend = cast(SqsBackend, HeartbeatAwareBackend(self.backend, self._heartbeats))
         self.concurrency, self.batch_size, self.wait = concurrency, batch_size, wait
         self.shutdown, self.grace = shutdown or Shutdown(), grace
         self.health_port, self.health_host = health_port, health_host
@@ -165,7 +127,6 @@ class Worker:
         self._lock = threading.Lock()
         self._last_message = time.monotonic()
         self._pollers: list[threading.Thread] = []
-        self._heartbeats: Heartbeats | None = None
         self._health: ThreadingHTTPServer | None = None
 
     # -- running ------------------------------------------------------------------------------------
@@ -184,7 +145,7 @@ class Worker:
                 signal.signal(stop_signal, handler)
 
     def _run(self, arn: str, visibility: int) -> int:
-        self._heartbeats = Heartbeats(self.backend, self.queue_url, visibility)
+        self._heartbeats.start(visibility)
         pollers = self._pollers = [
             threading.Thread(target=self._poll, args=(arn,), name=f"poller-{n}", daemon=True)
             for n in range(self.concurrency)
@@ -261,7 +222,6 @@ class Worker:
             self.backend.change_visibility(self.queue_url, [(r, 0) for r in receipts.values()])
             return
         batch = [rec.from_message(m, arn=arn) for m in messages]
-        assert self._heartbeats is not None
         token = self._heartbeats.track(list(receipts.values()))
         try:
             response = self.router.lambda_handler({"Records": batch}, WorkerContext(self.releasing))
