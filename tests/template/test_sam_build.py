@@ -102,7 +102,7 @@ def test_sam_build_for_python3_12_on_x86_64_runs_from_the_build_alone(tmp_path: 
         env={"PATH": os.environ["PATH"], "AWS_DEFAULT_REGION": "us-east-1", **pyenv()},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "{'file_id': '1'}"
+    assert result.stdout.strip() == "{'file_id': '1', 'content': None}"
 
 
 def pyenv() -> dict[str, str]:
