@@ -194,7 +194,10 @@ class Worker:
                 if messages:
                     self._last_message = time.monotonic()
             if messages:
-                self._handle(messages, arn)
+                try:
+                    self._handle(messages, arn)
+                except Exception as error:  # e.g. the delete failed: the batch returns after its visibility
+                    observe.log_loudly("a batch could not be finished", error_message=str(error)[:300])
 
     def _claim(self) -> int:
         """How many messages this poller may receive now: the batch size, or what ``after:N`` leaves."""
