@@ -9,8 +9,9 @@
   are reported (or, with ``fifo_skip_group_on_error``, only the later records of the same group). The
   failed group's later records get the failed record's backoff, so the group returns together, in
   order; records of other groups are released at once (visibility 0).
-- Before starting each record, if the Lambda's remaining time is below ``time_margin_ms``, it stops and
-  reports the records not started; they get no backoff.
+- The time cut-off (:mod:`sqs_lambda.cutoff`): before each record after the first, if the remaining
+  time is below the batch's margin (``time_margin_ms``, at most a quarter of the time the batch started
+  with), it stops and reports the records not started, without backoff, and logs one WARNING.
 - Failures are decided by :mod:`sqs_lambda.policy` and carried out by :mod:`sqs_lambda.effects`:
   backoff via one ChangeMessageVisibilityBatch per 10 records, poison messages copied to the DLQ and
   then acknowledged. If the copy fails the record is reported failed instead: nothing is lost.
@@ -32,6 +33,7 @@ from . import envelope as wire
 from . import observe
 from . import records as rec
 from .context import INVOCATION
+from .cutoff import TimeCutoff
 from .errors import ConfigurationError, MessageError, NoRouteError
 from .invoke import Hooks, drive, invoke, invoke_now
 from .policy import DONE, Fate, JobPolicy, Verdict, decide, skipped
@@ -170,6 +172,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         self.metrics = observe.BatchMetrics()
         self.hooks = Hooks(self.metrics, observe.tracing_enabled())
         self.payloads_done: list[Any] = []  # S3 pointers of the jobs that succeeded
+        self.cutoff = TimeCutoff(None, settings.time_margin_ms)  # set again per batch, with its context
 
     # -- Powertools hooks ---------------------------------------------------------------------------
 
@@ -177,6 +180,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         """Run every record in order; returns Powertools' ``(status, fate, record)`` tuples."""
         records: Sequence[Any] = self.records
         fates = [DONE] * len(records)
+        self.cutoff = TimeCutoff(self.lambda_context, self.settings.time_margin_ms)
         pending_async = drive(self._run_in_order(records, fates))
         if pending_async:
             self._run_concurrently(pending_async, fates)
@@ -191,6 +195,10 @@ class JobBatchProcessor(BasePartialBatchProcessor):
             self.success_messages.extend(records)
             outcomes = [("success", DONE, record) for record in records]
         self.metrics.flush()
+        if self.cutoff.cut and not self.cutoff.stopping:
+            observe.log_warning(
+                f"time cut-off: {self.cutoff.cut} record(s) not started, returned to the queue", **self.cutoff.summary()
+            )
         return outcomes
 
     def _process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
@@ -262,7 +270,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         blocked_groups: dict[str | None, int | None] = {}
         fifo = self.fifo
         skip_group_only = self.settings.fifo_skip_group_on_error
-        timed = self.lambda_context is not None
+        may_start = self.cutoff.may_start
         prepare, hooks = self._prepare_record, self.hooks
         for index, record in enumerate(records):
             if fifo and blocked_groups:
@@ -273,7 +281,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
                 if not skip_group_only:  # not at fault: release it at once
                     fates[index] = skipped("an earlier message of the FIFO batch failed", 0)
                     continue
-            if timed and self._out_of_time():
+            if not may_start():
                 for rest in range(index, count):
                     fates[rest] = self._cut_off()
                 break
@@ -311,7 +319,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
 
         async def run_one(semaphore: asyncio.Semaphore, index: int, call: Call) -> None:
             async with semaphore:
-                if self._out_of_time():
+                if not self.cutoff.may_start():
                     fates[index] = self._cut_off()
                     return
                 record = self.records[index]
@@ -338,18 +346,10 @@ class JobBatchProcessor(BasePartialBatchProcessor):
     def _cut_off(self) -> Fate:
         """A record not started for lack of time; a stopping worker (its context says ``stopping``)
         releases it at once, for another worker to take."""
-        if getattr(self.lambda_context, "stopping", False):
+        if self.cutoff.stopping:
             return skipped("the worker is stopping", 0)
+        self.cutoff.cut += 1
         return skipped("Lambda time is running out (time cut-off)")
-
-    def _out_of_time(self) -> bool:
-        context = self.lambda_context
-        if context is None:
-            return False
-        try:
-            return bool(context.get_remaining_time_in_millis() < self.settings.time_margin_ms)
-        except Exception:  # a context without a working clock never stops the batch
-            return False
 
     def _prepare_record(self, record: Any) -> Call | Fate:
         """Decode and route (Powertools' record handler: the dispatcher's ``prepare``); a record that

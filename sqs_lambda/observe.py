@@ -74,6 +74,11 @@ def log_info(message: str, **fields: Any) -> None:
     logger().info(message, extra=fields)
 
 
+def log_warning(message: str, **fields: Any) -> None:
+    """Something went wrong that the batch survived (a time cut-off)."""
+    logger().warning(message, extra=fields)
+
+
 def log_loudly(message: str, **fields: Any) -> None:
     """Problems an operator must see (a DLQ send failed, no DLQ configured...)."""
     logger().error(message, extra=fields)

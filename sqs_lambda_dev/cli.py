@@ -114,6 +114,19 @@ def with_target(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
+def parse_parameters(items: list[str] | None) -> dict[str, str]:
+    """``--parameter Name=Value`` options as a dict; a malformed one is refused by name."""
+    from sqs_lambda.errors import ConfigurationError
+
+    parameters: dict[str, str] = {}
+    for item in items or []:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise ConfigurationError(f"--parameter {item!r}: write it as Name=Value (e.g. --parameter Stage=dev)")
+        parameters[name.strip()] = value
+    return parameters
+
+
 # -- the local runtime -----------------------------------------------------------------------------
 
 
@@ -134,7 +147,7 @@ def local(
     from sqs_lambda_dev.local.display import Display
     from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
 
-    parameters = dict(item.split("=", 1) for item in (parameter or []))
+    parameters = parse_parameters(parameter)
     display = Display(json_output=json_output)
     runtime = LocalRuntime(
         RuntimeOptions(
@@ -240,7 +253,7 @@ def validate(
     SQS/Lambda and deploy-readiness rules. Exits 1 on errors."""
     from sqs_lambda_dev.doctor import validate as run
 
-    findings = run(template, parameters=dict(item.split("=", 1) for item in (parameter or [])))
+    findings = run(template, parameters=parse_parameters(parameter))
     for finding in findings:
         style = {"error": "red", "warning": "yellow"}.get(finding.severity, "blue")
         out.print(

@@ -5,7 +5,8 @@ with cfn-lint (which since 1.54 no longer lints SAM's transformed output, so ``s
 misses these), then applies the SQS/Lambda rules below. Each :class:`Finding` names the resource and
 the fix; errors make the command exit non-zero.
 
-Rules: a DLQ of the same type behind every triggering queue; ``maxReceiveCount`` >= 5; visibility
+Rules: a DLQ of the same type behind every triggering queue; FIFO names ending in ``.fifo``; a function
+``Timeout`` that leaves room for a record after the time cut-off; ``maxReceiveCount`` >= 5; visibility
 >= 6 x function timeout + batching window; ``ReportBatchItemFailures``; batch size vs window and FIFO;
 DLQ retention >= source retention; EventBridge -> SQS policies restricted by ``aws:SourceArn``;
 encrypted queues; MaximumConcurrency within 2-1000; no ``*`` actions or resources in inline policies;
@@ -21,12 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from sqs_lambda import codec
+from sqs_lambda.cutoff import effective_margin_ms
 from sqs_lambda_dev.readiness import Readiness
 from sqs_lambda_dev.template import Template, load
 
 DEFAULT_RETENTION = 345_600
 DEFAULT_VISIBILITY = 30
 DEFAULT_TIMEOUT = 3
+DEFAULT_TIME_MARGIN_MS = 3_000  # the router's default time_margin_ms
+# Time a record needs beyond the cut-off's margin: its run, plus a failure's DLQ copy, whose first call in a
+# fresh environment (boto3's import and client) takes 0.5-2 s.
+MIN_RECORD_ROOM_MS = 2_000
 # cfn-lint rules that fire on SAM's own output after offline parameter substitution, not on user code.
 TRANSLATION_NOISE = {"W1020"}
 
@@ -159,6 +165,19 @@ class Doctor:
                     f"set VisibilityTimeout: {needed} (or more) on {queue}",
                 )
             )
+        margin = effective_margin_ms(DEFAULT_TIME_MARGIN_MS, timeout * 1000)
+        if timeout * 1000 - margin < MIN_RECORD_ROOM_MS:
+            found.append(
+                Finding(
+                    "warning",
+                    "timeout-room",
+                    str(t.logical_id_of(properties.get("FunctionName")) or mapping),
+                    f"Timeout {timeout}s leaves {timeout * 1000 - margin} ms for records after the time cut-off's "
+                    f"{margin} ms margin: a failing record's first DLQ copy may not fit, and a record cut off "
+                    "by the timeout is redriven without its reason",
+                    "set Timeout to 3 (seconds) or more",
+                )
+            )
         responses = t.resolve(properties.get("FunctionResponseTypes")) or []
         if "ReportBatchItemFailures" not in responses:
             found.append(
@@ -234,6 +253,23 @@ class Doctor:
         found = []
         for name in self.t.of_type("AWS::SQS::Queue"):
             properties = self.queue(name)
+            declared_fifo = str(properties.get("FifoQueue", "false")).lower() == "true"
+            queue_name = properties.get("QueueName")
+            if isinstance(queue_name, str) and declared_fifo != queue_name.endswith(".fifo"):
+                found.append(
+                    Finding(
+                        "error",
+                        "fifo-name",
+                        name,
+                        f"QueueName {queue_name!r} "
+                        + (
+                            "does not end in .fifo, which SQS requires of a FIFO queue"
+                            if declared_fifo
+                            else "ends in .fifo but FifoQueue is not true"
+                        ),
+                        "end a FIFO queue's name in .fifo (and only a FIFO queue's)",
+                    )
+                )
             managed = str(properties.get("SqsManagedSseEnabled", "true")).lower()
             if managed == "false" and not properties.get("KmsMasterKeyId"):
                 found.append(

@@ -161,7 +161,7 @@ def local_routers(target: Target) -> dict[str, Any]:
             from sqs_lambda_dev.local.functions import import_handler
             from sqs_lambda_dev.template import load
 
-            template = load(target.state["template"], parameters={"Stage": target.stage} if target.stage else None)
+            template = load(target.state["template"], stage=target.stage)
             for resource in template.of_type("AWS::Lambda::EventSourceMapping").values():
                 properties = resource.get("Properties", {})
                 url = target.state["queues"].get(template.logical_id_of(properties.get("EventSourceArn")))

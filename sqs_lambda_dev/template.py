@@ -221,7 +221,12 @@ def _plain(value: Any) -> Any:
 
 
 def parameter_values(sam: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template's parameter values: defaults, then ``overrides``, each of which it must declare."""
     values = {name: spec.get("Default") for name, spec in (sam.get("Parameters") or {}).items()}
+    unknown = sorted(set(overrides or {}) - set(values))
+    if unknown:
+        declared = ", ".join(sorted(values)) or "none"
+        raise ConfigurationError(f"--parameter {unknown[0]}: the template declares no such parameter (it has: {declared})")
     values.update(overrides or {})
     missing = [name for name, value in values.items() if value is None]
     if missing:
@@ -229,13 +234,17 @@ def parameter_values(sam: dict[str, Any], overrides: dict[str, Any] | None = Non
     return values
 
 
-def load(path: str | Path, *, parameters: dict[str, Any] | None = None, region: str = "us-east-1") -> Template:
-    """Load and translate a SAM template offline."""
+def load(
+    path: str | Path, *, parameters: dict[str, Any] | None = None, stage: str | None = None, region: str = "us-east-1"
+) -> Template:
+    """Load and translate a SAM template offline. ``stage`` sets the ``Stage`` parameter where the template
+    declares one, and is only recorded where it does not (queue names then carry no prefix)."""
     path = Path(path)
     if not path.exists():
         raise ConfigurationError(f"{path}: no such template")
     sam = _load_yaml(path)
-    values = parameter_values(sam, parameters)
+    declares_stage = "Stage" in (sam.get("Parameters") or {})
+    values = parameter_values(sam, {**(parameters or {}), **({"Stage": stage} if stage and declares_stage else {})})
     prepared = copy.deepcopy(sam)
     code_uris: dict[str, str] = {}
     globals_code = ((prepared.get("Globals") or {}).get("Function") or {}).get("CodeUri")
@@ -255,7 +264,8 @@ def load(path: str | Path, *, parameters: dict[str, Any] | None = None, region: 
     if (prepared.get("Globals") or {}).get("Function", {}).get("CodeUri"):
         prepared["Globals"]["Function"]["CodeUri"] = PLACEHOLDER_CODE
     cfn = translate(prepared, values, region)
-    return Template(path=path, sam=sam, cfn=cfn, parameters=values, code_uris=code_uris, region=region)
+    recorded = values if declares_stage or not stage else {**values, "Stage": stage}
+    return Template(path=path, sam=sam, cfn=cfn, parameters=recorded, code_uris=code_uris, region=region)
 
 
 def translate(sam: dict[str, Any], parameters: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:

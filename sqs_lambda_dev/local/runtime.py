@@ -95,12 +95,7 @@ class LocalRuntime:
     def start(self) -> None:
         if self.options.endpoint_url and "amazonaws.com" in self.options.endpoint_url:
             raise ConfigurationError("sqs-lambda local never runs against AWS itself: give a local endpoint")
-        parameters = dict(self.options.parameters)
-        if self.options.stage:
-            parameters["Stage"] = self.options.stage
-        template = load(self.options.template, parameters=parameters)
-        if "Stage" not in template.parameters and self.options.stage:
-            template.parameters["Stage"] = self.options.stage
+        template = load(self.options.template, parameters=self.options.parameters, stage=self.options.stage)
         self.template = template
         if not self.endpoint:
             self.engine = EmbeddedEngine()

@@ -278,6 +278,25 @@ CASES = {
         "warning Fn: its log group keeps logs forever",
     ),
     "public HTTP route": (lambda r, t: http_route(r, None), "public-route", "POST /files has no authorizer"),
+    "FIFO queue whose name lacks .fifo": (
+        lambda r, t: (
+            make_fifo(r),
+            r["Queue"]["Properties"].update(QueueName="jobs"),
+            r["DLQ"]["Properties"].update(QueueName="jobs-dlq.fifo"),
+        ),
+        "fifo-name",
+        "error Queue: QueueName 'jobs' does not end in .fifo",
+    ),
+    "standard queue named .fifo": (
+        lambda r, t: r["DLQ"]["Properties"].update(QueueName="dlq.fifo"),
+        "fifo-name",
+        "error DLQ: QueueName 'dlq.fifo' ends in .fifo but FifoQueue is not true",
+    ),
+    "a 1 s timeout leaves no room for a record": (
+        lambda r, t: r["Fn"]["Properties"].update(Timeout=1),
+        "timeout-room",
+        "warning Fn: Timeout 1s leaves 750 ms for records after the time cut-off's 250 ms margin",
+    ),
     "wildcard policy": (
         lambda r, t: r["Fn"]["Properties"].update(
             Policies=[{"Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}]
@@ -367,3 +386,26 @@ def test_idempotent_jobs_need_their_table_and_its_grant(tmp_path: Path) -> None:
     no_grant = rules(tmp_path, mutate(lambda r, t: with_table(r, grant=False)))
     assert "no grant of dynamodb:GetItem" in no_grant["idempotency-table"]
     assert "idempotency-table" not in rules(tmp_path, mutate(lambda r, t: with_table(r, grant=True)))
+
+
+def test_lambda_default_timeout_has_room_for_records(tmp_path: Path) -> None:
+    """Lambda's and SAM's default 3 s gets no timeout-room warning: the cut-off keeps 750 ms back."""
+    found = rules(
+        tmp_path,
+        mutate(
+            lambda r, t: (
+                r["Fn"]["Properties"].update(Timeout=3),
+                r["Queue"]["Properties"].update(VisibilityTimeout=18),
+            )
+        ),
+    )
+    assert "timeout-room" not in found, found
+
+
+def test_an_unknown_parameter_is_refused_by_name(tmp_path: Path) -> None:
+    from sqs_lambda.errors import ConfigurationError
+
+    with pytest.raises(
+        ConfigurationError, match="--parameter Stag: the template declares no such parameter .it has: MaxReceiveCount."
+    ):
+        validate(write(tmp_path, BASE), parameters={"Stag": "dev"})
