@@ -34,7 +34,7 @@ def remaining_ms(context: Any) -> int | None:
 class TimeCutoff:
     """Decides, before each record, whether it may start (see the module docstring)."""
 
-    __slots__ = ("configured_ms", "context", "cut", "margin_ms", "started", "start_ms")
+    __slots__ = ("configured_ms", "context", "cut", "margin_ms", "start_ms", "started")
 
     def __init__(self, context: Any, configured_ms: int) -> None:
         self.context = context

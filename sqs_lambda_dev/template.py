@@ -226,7 +226,9 @@ def parameter_values(sam: dict[str, Any], overrides: dict[str, Any] | None = Non
     unknown = sorted(set(overrides or {}) - set(values))
     if unknown:
         declared = ", ".join(sorted(values)) or "none"
-        raise ConfigurationError(f"--parameter {unknown[0]}: the template declares no such parameter (it has: {declared})")
+        raise ConfigurationError(
+            f"--parameter {unknown[0]}: the template declares no such parameter (it has: {declared})"
+        )
     values.update(overrides or {})
     missing = [name for name, value in values.items() if value is None]
     if missing:
