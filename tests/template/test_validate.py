@@ -406,6 +406,6 @@ def test_an_unknown_parameter_is_refused_by_name(tmp_path: Path) -> None:
     from sqs_lambda.errors import ConfigurationError
 
     with pytest.raises(
-        ConfigurationError, match=r"--parameter Stag: the template declares no such parameter \(it has: MaxReceiveCount\)"
+        ConfigurationError, match=r"--parameter Stag: .* no such parameter \(it has: MaxReceiveCount\)"
     ):
         validate(write(tmp_path, BASE), parameters={"Stag": "dev"})
