@@ -10,7 +10,6 @@ import enum
 import functools
 import inspect
 import json
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -146,6 +145,7 @@ def local(
     from sqs_lambda_dev.local.demo import load_demo
     from sqs_lambda_dev.local.display import Display
     from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
+    from sqs_lambda_dev.local.stopping import FORCED_EXIT_CODE, StopSignals
 
     parameters = parse_parameters(parameter)
     display = Display(json_output=json_output)
@@ -159,14 +159,9 @@ def local(
         ),
         on_event=display.event,
     )
-    stopping = {"signal": False}
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stopping["signal"] = True
-        runtime._stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    display.on_closed = runtime.request_stop  # `sqs-lambda local | head`: the reader left
+    signals = StopSignals(runtime, notify=lambda message: err.print(message, style="dim"))
+    signals.install()
     idle = True
     sent: dict[str, Any] = {}
     demo_script: Any = None
@@ -183,15 +178,27 @@ def local(
             idle = runtime.run_until_idle(timeout=timeout)
         else:
             if not json_output:
-                err.print("running; Ctrl-C stops (in-flight invocations finish first)", style="dim")
-            runtime._stop.wait()
+                err.print("running; Ctrl-C stops (running invocations finish first)", style="dim")
+            runtime.wait()
     finally:
+        if signals.requested.is_set() and not signals.forced:
+            running = runtime.running_invocations()
+            err.print(
+                f"stopping: {running} running invocation(s) finish first; Ctrl-C again forces the stop"
+                if running
+                else "stopping",
+                style="dim",
+            )
+        runtime.drain()
         display.stop_live()
-        extra = demo_script.outcome(runtime) if demo_script is not None and sent else None
-        if runtime.template is not None:
+        extra = demo_script.outcome(runtime) if demo_script is not None and sent and not signals.forced else None
+        if runtime.template is not None and not signals.forced:
             display.summary(runtime, extra)
         runtime.stop()
-    if until_idle and not idle and not stopping["signal"]:
+        signals.restore()
+    if signals.forced:
+        raise typer.Exit(FORCED_EXIT_CODE)
+    if until_idle and not idle and not signals.requested.is_set() and not display.closed:
         err.print(f"not idle after {timeout:g}s")
         raise typer.Exit(1)
 

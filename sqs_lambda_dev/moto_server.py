@@ -22,6 +22,7 @@ from typing import Any
 LOCAL_KEY_PAIR = ("testing", "testing")  # local engines take any credentials
 LOCAL_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 LOCAL_CREDENTIALS = {**LOCAL_KEYS, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+PARENT_VARIABLE = "SQS_LAMBDA_ENGINE_PARENT"  # the engine exits when this process is gone (never an orphan)
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB")
 
 
@@ -81,12 +82,18 @@ class EmbeddedEngine:
             self.port = self._thread_server.get_host_and_port()[1]
         else:
             self.port = self.port or free_port(self.host)
-            environment = {**os.environ, **LOCAL_CREDENTIALS, "PYTHONUNBUFFERED": "1"}
+            environment = {
+                **os.environ,
+                **LOCAL_CREDENTIALS,
+                "PYTHONUNBUFFERED": "1",
+                PARENT_VARIABLE: str(os.getpid()),
+            }
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "sqs_lambda_dev.moto_speedups", "-H", self.host, "-p", str(self.port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=environment,
+                start_new_session=True,  # a terminal's Ctrl-C reaches the runtime, which stops the engine last
             )
         deadline = time.monotonic() + timeout
         while not is_ready(self.url):

@@ -23,6 +23,7 @@ and says so once. ``tests/local/test_moto_speedups.py`` fails loudly when the pi
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 import weakref
@@ -220,11 +221,21 @@ def _index_receipts(message_class: Any, queue_class: Any) -> None:
 
 
 def serve(argv: list[str] | None = None) -> None:
-    """``python -m sqs_lambda_dev.moto_speedups -H host -p port``: moto's server, patched."""
+    """``python -m sqs_lambda_dev.moto_speedups -H host -p port``: moto's server, patched. It exits when
+    the process named by ``$SQS_LAMBDA_ENGINE_PARENT`` is gone, so a killed runtime leaves no orphan."""
+    parent = os.environ.get("SQS_LAMBDA_ENGINE_PARENT")
+    if parent:
+        threading.Thread(target=_exit_with_parent, args=(int(parent),), daemon=True, name="parent-watch").start()
     apply()
     from moto.server import main
 
     main(argv)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console, Group
@@ -19,23 +21,47 @@ from rich.live import Live
 from rich.table import Table
 
 from sqs_lambda_dev.local.runtime import LocalRuntime
+from sqs_lambda_dev.local.stopping import silence_stdout
 from sqs_lambda_dev.local.trigger import percentile
+
+
+class _PipeConsole(Console):
+    """rich's Console, except that a closed pipe raises BrokenPipeError (rich's own answer, SystemExit,
+    would silently end whichever runtime thread happened to print)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError("stdout's reader is gone")
 
 
 class Display:
     def __init__(self, *, json_output: bool = False, live: bool | None = None) -> None:
         self.json_output = json_output
-        self.console = Console(stderr=False, highlight=False)
+        self.console = _PipeConsole(stderr=False, highlight=False)
         self.live_enabled = (self.console.is_terminal if live is None else live) and not json_output
         self._lock = threading.Lock()
         self._live: Live | None = None
         self.runtime: LocalRuntime | None = None
         self._recent: list[str] = []
+        self.closed = False  # stdout's reader is gone (``| head``)
+        self.on_closed: Callable[[], None] = lambda: None
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write to stdout; if its reader is gone, stop writing and tell ``on_closed`` (once)."""
+        try:
+            yield
+        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed under us
+            if not self.closed:
+                self.closed = True
+                silence_stdout()
+                self.on_closed()
 
     # -- events -------------------------------------------------------------------------------------
 
     def event(self, kind: str, data: dict[str, Any]) -> None:
-        with self._lock:
+        with self._lock, self._writing():
+            if self.closed:
+                return
             if self.json_output:
                 print(json.dumps({"event": kind, "time": round(time.time(), 3), **data}, default=str), flush=True)
                 return
@@ -172,6 +198,11 @@ class Display:
         return table
 
     def summary(self, runtime: LocalRuntime, extra: dict[str, Any] | None = None) -> None:
+        with self._writing():
+            if not self.closed:
+                self._summary(runtime, extra)
+
+    def _summary(self, runtime: LocalRuntime, extra: dict[str, Any] | None) -> None:
         if self.json_output:
             stats = self.function_stats(runtime)
             print(

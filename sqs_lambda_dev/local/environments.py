@@ -229,6 +229,12 @@ class FunctionPool:
     def log(self, line: str) -> None:
         self.on_event("log", {"function": self.name, "line": line})
 
+    @property
+    def busy(self) -> int:
+        """Environments running an invocation (or starting for one) now."""
+        with self._available:
+            return self.stats.live - len(self._idle)
+
     # -- environments -------------------------------------------------------------------------------
 
     def _acquire(self) -> tuple[ExecutionEnvironment, float | None]:

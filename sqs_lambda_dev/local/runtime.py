@@ -301,11 +301,38 @@ class LocalRuntime:
             time.sleep(0.3)
         return False
 
-    def stop(self) -> None:
-        """Stop polling; in-flight invocations finish (their records are deleted only if they succeeded)."""
+    def request_stop(self) -> None:
+        """Ask the runtime to stop (safe from a signal handler); :meth:`wait` returns then."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a stop is requested (or ``timeout`` passes); True once one was."""
+        return self._stop.wait(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def running_invocations(self) -> int:
+        return sum(function.busy for function in self.functions.values())
+
+    def force_stop(self) -> None:
+        """Stop now: kill every environment (an invocation under way ends as a crash; its batch returns
+        to its queue after the visibility timeout)."""
+        self._stop.set()
+        for function in self.functions.values():
+            function.close()
+
+    def drain(self) -> None:
+        """Stop polling and wait for the invocations under way to finish (their records are deleted only
+        if they succeeded); the engine stays up, so counts can still be read."""
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=max((f.timeout for f in self.functions.values()), default=3) + 5)
+
+    def stop(self) -> None:
+        """:meth:`drain`, then stop the API server, the environments and the engine, and remove the state."""
+        self.drain()
         path = state_path(self.options.state_dir)
         try:
             if json.loads(path.read_text()).get("pid") == os.getpid():
