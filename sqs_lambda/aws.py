@@ -16,8 +16,55 @@ _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
 
 
+LOCAL_REGION = "us-east-1"
+LOCAL_KEY_PAIR = ("testing", "testing")  # local engines take any credentials
+_told: set[str] = set()
+
+
 def _endpoint_key(service: str) -> tuple[str | None, ...]:
     return (os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}"), os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def is_loopback(url: str | None) -> bool:
+    """The URL names this machine (127.0.0.0/8, localhost, ::1): a local engine, never AWS."""
+    if not url:
+        return False
+    host = url.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    host = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _has_own_credentials(profile: str | None) -> bool:
+    """Credentials boto3 would find without asking the network (environment, profile, files)."""
+    if profile or os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
+        return True
+    files = (os.environ.get("AWS_SHARED_CREDENTIALS_FILE"), os.environ.get("AWS_CONFIG_FILE"))
+    defaults = (os.path.expanduser("~/.aws/credentials"), os.path.expanduser("~/.aws/config"))
+    return any(path and path != os.devnull and os.path.isfile(path) for path in (*files, *defaults))
+
+
+def local_defaults(
+    endpoint: str | None, region: str | None, credentials: tuple[str, str] | None, profile: str | None
+) -> tuple[str | None, tuple[str, str] | None]:
+    """For a loopback endpoint, fill what AWS would demand and a local engine ignores: a region
+    (us-east-1) and dummy credentials, each only when none is configured. Said once per endpoint."""
+    if not is_loopback(endpoint):
+        return region, credentials
+    filled = []
+    if region is None:
+        region = LOCAL_REGION
+        filled.append(f"region {LOCAL_REGION}")
+    if credentials is None and not _has_own_credentials(profile):
+        credentials = LOCAL_KEY_PAIR
+        filled.append("local dummy credentials")
+    if filled and endpoint not in _told:
+        _told.add(str(endpoint))
+        import logging
+
+        logging.getLogger("sqs_lambda").warning(
+            "sqs-lambda: %s is a local endpoint: using %s", endpoint, " and ".join(filled)
+        )
+    return region, credentials
 
 
 def client(
@@ -35,7 +82,8 @@ def client(
     from the named ``profile`` if given (the AWS CLI's ``--profile``). ``aws_only`` ignores endpoints
     configured in the environment (the CLI's ``--aws``)."""
     configured = () if aws_only else _endpoint_key(service)
-    key = ("client", service, region or default_region(), endpoint_url, credentials, aws_only, profile, *configured)
+    region = region or default_region()
+    key = ("client", service, region, endpoint_url, credentials, aws_only, profile, *configured)
     found = _clients.get(key)
     if found is not None:
         return found
@@ -50,16 +98,20 @@ def client(
                 read_timeout=30,
                 ignore_configured_endpoint_urls=aws_only,
             )
+            endpoint = endpoint_url or next((url for url in configured if url), None)
+            region_name, credentials = local_defaults(endpoint, region, credentials, profile)
             keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
             _clients[key] = boto3.session.Session(profile_name=profile, **keys).client(
-                service, region_name=key[2], endpoint_url=endpoint_url, config=config
+                service, region_name=region_name, endpoint_url=endpoint_url, config=config
             )
         return _clients[key]
 
 
 def resource(service: str, region: str | None = None, *, endpoint_url: str | None = None) -> Any:
     """A cached boto3 resource (e.g. ``resource("dynamodb").Table(name)``), built on first use."""
-    key = ("resource", service, region or default_region(), endpoint_url, *_endpoint_key(service))
+    region = region or default_region()
+    configured = _endpoint_key(service)
+    key = ("resource", service, region, endpoint_url, *configured)
     found = _clients.get(key)
     if found is not None:
         return found
@@ -67,7 +119,12 @@ def resource(service: str, region: str | None = None, *, endpoint_url: str | Non
         if key not in _clients:
             import boto3
 
-            _clients[key] = boto3.session.Session().resource(service, region_name=key[2], endpoint_url=endpoint_url)
+            endpoint = endpoint_url or next((url for url in configured if url), None)
+            region_name, credentials = local_defaults(endpoint, region, None, None)
+            keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
+            _clients[key] = boto3.session.Session(**keys).resource(
+                service, region_name=region_name, endpoint_url=endpoint_url
+            )
         return _clients[key]
 
 
@@ -77,6 +134,7 @@ def reset() -> None:
 
     with _lock:
         _clients.clear()
+        _told.clear()
     sqs.reset()
 
 

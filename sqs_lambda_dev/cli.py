@@ -275,7 +275,7 @@ def validate(
 
 
 # The operations commands (status, send, event, peek, redrive, purge, wait) register on ``app`` there.
-from sqs_lambda_dev import cli_operations  # noqa: E402, F401 - imported for its commands
+from sqs_lambda_dev import cli_operations, cli_project  # noqa: E402, F401 - imported for their commands
 
 
 def explain(error: BaseException) -> str:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from sqs_lambda.errors import ConfigurationError
 from sqs_lambda_dev.cli import Output, OutputFlag, app, err, out, with_target
 from sqs_lambda_dev.endpoints import all_queues, router_for, send_queue, source_queues
 
@@ -83,7 +84,6 @@ def send(
     """Enqueue a job through the producer client (same validation); prints the MessageId.
 
     Where the queue's router is known (the local runtime), an unknown job name is refused unless --force."""
-    from sqs_lambda.errors import ConfigurationError
     from sqs_lambda.producer import Producer
 
     arguments = json.loads(kwargs)
@@ -198,15 +198,24 @@ def redrive(
         raise typer.BadParameter("no queue redrives to this DLQ here: pass --to")
     total = target.backend.counts(dlq_url).total
     if in_place:
-        router = router_for(target, destination)
-        if router is None:
-            raise typer.BadParameter("--in-place needs the local runtime's template to find the handler")
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task("running in place", total=total or None)
-            ok, failed = ops.redrive_in_place(
-                target.backend, dlq_url, router.lambda_handler, progress=lambda n: progress.advance(task, n)
+        from sqs_lambda_dev.local.runtime import consuming_function
+
+        function = consuming_function(target.state, destination) if target.kind == "local" else None
+        if function is None:
+            raise ConfigurationError(
+                "--in-place runs the messages through the source queue's function: use it with --local"
             )
+        try:
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("running in place", total=total or None)
+                ok, failed = ops.redrive_in_place(
+                    target.backend, dlq_url, function, progress=lambda n: progress.advance(task, n)
+                )
+        finally:
+            function.close()
         out.print(f"{ok} succeeded and left the DLQ; {failed} failed and stay in it")
+        if failed:
+            raise typer.Exit(1)
         return
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("redriving", total=total or None)

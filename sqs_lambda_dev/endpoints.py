@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from sqs_lambda import aws
+from sqs_lambda.aws import LOCAL_KEY_PAIR
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda.router import unknown_job_reason
 from sqs_lambda.sqs import AwsSqs
-from sqs_lambda_dev.moto_server import LOCAL_KEY_PAIR
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Target:
 
     def describe(self) -> str:
         if self.kind == "local":
-            return f"local runtime at {self.endpoint_url} (stage {self.stage})"
+            return f"local runtime at {self.endpoint_url}" + (f" (stage {self.stage})" if self.stage else "")
         if self.kind == "endpoint":
             return f"endpoint {self.endpoint_url}"
         region = self.backend.region or aws.default_region() or "(the profile's region)"

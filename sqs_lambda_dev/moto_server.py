@@ -19,7 +19,6 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-LOCAL_KEY_PAIR = ("testing", "testing")  # local engines take any credentials
 LOCAL_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 LOCAL_CREDENTIALS = {**LOCAL_KEYS, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
 PARENT_VARIABLE = "SQS_LAMBDA_ENGINE_PARENT"  # the engine exits when this process is gone (never an orphan)

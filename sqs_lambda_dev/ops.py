@@ -16,11 +16,14 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqs_lambda import aws, codec, failure, payloads
 from sqs_lambda import envelope as wire
 from sqs_lambda.sqs import AwsSqs, MoveTasksUnsupported, QueueCounts, SqsBackend
+
+if TYPE_CHECKING:
+    from sqs_lambda_dev.local.invocation import Function
 
 
 @dataclass
@@ -310,24 +313,18 @@ def _redrive_entry(entry_id: str, message: dict[str, Any], fifo: bool) -> dict[s
 def redrive_in_place(
     backend: SqsBackend,
     dlq_url: str,
-    handler: Any,
+    function: Function,
     *,
-    timeout_seconds: float = 30.0,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
-    """Run the DLQ's messages through ``handler`` (the source's lambda_handler) as Lambda would.
+    """Run the DLQ's messages through ``function`` (the source queue's) as Lambda's trigger would.
 
     Bounded like :func:`redrive`: each message the DLQ held at the start runs once. Successes are
     deleted from the DLQ; failures stay there. Returns (succeeded, failed)."""
-    from sqs_lambda_dev.local.invocation import InProcessFunction
     from sqs_lambda_dev.local.trigger import Trigger, TriggerConfig
 
     info = backend.queue_info(url=dlq_url)
-    trigger = Trigger(
-        TriggerConfig(name=info.name, queue_url=dlq_url, queue_arn=info.arn),
-        InProcessFunction(handler, timeout=timeout_seconds),
-        backend,
-    )
+    trigger = Trigger(TriggerConfig(name=info.name, queue_url=dlq_url, queue_arn=info.arn), function, backend)
     succeeded = failed = 0
     sweep = DlqSweep(backend, dlq_url)
     for messages in sweep.batches():

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqs_lambda import codec
+from sqs_lambda.aws import LOCAL_KEY_PAIR
 from sqs_lambda.sqs import AwsSqs
-from sqs_lambda_dev.moto_server import LOCAL_KEY_PAIR
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqs_lambda import aws
+from sqs_lambda.aws import LOCAL_KEY_PAIR
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda.sqs import AwsSqs
 from sqs_lambda_dev.local.environments import FunctionPool
@@ -30,7 +31,7 @@ from sqs_lambda_dev.local.http import ApiServer, routes_of
 from sqs_lambda_dev.local.resources import LocalResources, create
 from sqs_lambda_dev.local.schedule import Schedule, ScheduledTarget
 from sqs_lambda_dev.local.trigger import FilterCriteria, Trigger, TriggerConfig
-from sqs_lambda_dev.moto_server import ENDPOINT_VARIABLES, LOCAL_KEY_PAIR, LOCAL_KEYS, EmbeddedEngine
+from sqs_lambda_dev.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS, EmbeddedEngine
 from sqs_lambda_dev.template import Template, load
 
 STATE_DIR = ".sqs-lambda"
@@ -67,6 +68,37 @@ def read_state(directory: Path | str = STATE_DIR) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return state
+
+
+def function_environment(endpoint: str, *, local_keys: bool) -> dict[str, str]:
+    """What every local function finds in its environment besides its own variables and Lambda's: the
+    endpoint, and credentials for it (the local keys, or an external engine's from this shell)."""
+    environment = {name: endpoint for name in ENDPOINT_VARIABLES}
+    if local_keys:
+        environment.update(LOCAL_KEYS)
+    else:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            if name in os.environ:
+                environment[name] = os.environ[name]
+    return environment
+
+
+def consuming_function(state: dict[str, Any], queue_url: str) -> FunctionPool | None:
+    """The running local runtime's function that ``queue_url`` triggers, as an execution environment
+    pool of this process (with the function's own environment, as the runtime runs it); None if none."""
+    template = load(state["template"], stage=state.get("stage"))
+    queues: dict[str, str] = state["queues"]
+    names = {**queues, **state.get("buckets", {}), **state.get("tables", {})}
+    specs = function_specs(template, names)
+    for resource in template.of_type("AWS::Lambda::EventSourceMapping").values():
+        properties = resource.get("Properties", {})
+        if queues.get(str(template.logical_id_of(properties.get("EventSourceArn")))) != queue_url:
+            continue
+        spec = specs.get(str(template.logical_id_of(properties.get("FunctionName"))))
+        if spec is not None:
+            environment = function_environment(state["endpoint_url"], local_keys=bool(state.get("local_keys", True)))
+            return FunctionPool(spec, environment=environment, region=template.region)
+    return None
 
 
 class LocalRuntime:
@@ -146,16 +178,7 @@ class LocalRuntime:
         return aws.client(service, self.template.region, endpoint_url=self.endpoint, credentials=self.credentials)
 
     def function_environment(self) -> dict[str, str]:
-        """What every local function finds in its environment besides its own variables and Lambda's:
-        the endpoint, and credentials for it (the local keys, or an external engine's from this shell)."""
-        environment = {name: self.endpoint for name in ENDPOINT_VARIABLES}
-        if self.credentials is not None:
-            environment.update(LOCAL_KEYS)
-        else:
-            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-                if name in os.environ:
-                    environment[name] = os.environ[name]
-        return environment
+        return function_environment(self.endpoint, local_keys=self.credentials is not None)
 
     def _build_triggers(self) -> None:
         assert self.template is not None
@@ -229,6 +252,9 @@ class LocalRuntime:
             "stage": self.template.parameters.get("Stage"),
             "template": str(self.options.template.resolve()),
             "queues": self.resources.queue_urls,
+            "buckets": self.resources.buckets,
+            "tables": self.resources.tables,
+            "local_keys": self.credentials is not None,
             "api_url": self.api_url,
             "dlqs": sorted(self.resources.dlqs),
             "region": self.template.region,

@@ -16,6 +16,7 @@ import pytest
 from sqs_lambda import Reject, Router, failure
 from sqs_lambda import envelope as wire
 from sqs_lambda_dev import ops
+from sqs_lambda_dev.local.invocation import InProcessFunction
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +134,7 @@ def test_redrive_in_place_runs_the_handler_and_keeps_failures(sqs_local: LocalSq
     for n in range(4):
         body, _ = wire.encode("fixed", {"n": n})
         sqs_local.client.send_message(QueueUrl=sqs_queue.dlq_url, MessageBody=body)
-    ok, failed = ops.redrive_in_place(sqs_local.backend, sqs_queue.dlq_url, router.lambda_handler)
+    ok, failed = ops.redrive_in_place(sqs_local.backend, sqs_queue.dlq_url, InProcessFunction(router.lambda_handler))
     assert (ok, failed) == (3, 1) and sorted(ran) == [0, 1, 2, 3]
     assert sqs_local.total(sqs_queue.dlq_url) == 1
 
@@ -202,7 +203,9 @@ def test_an_in_place_redrive_ends_while_new_failures_arrive(sqs_local: LocalSqs,
     feeder.start()
     try:
         started = time.monotonic()
-        ok, failed = ops.redrive_in_place(sqs_local.backend, sqs_queue.dlq_url, router.lambda_handler)
+        ok, failed = ops.redrive_in_place(
+            sqs_local.backend, sqs_queue.dlq_url, InProcessFunction(router.lambda_handler)
+        )
         assert time.monotonic() - started < 30
     finally:
         stop.set()

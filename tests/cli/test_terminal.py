@@ -192,3 +192,67 @@ def test_a_closed_pipe_stops_the_runtime_and_leaves_no_orphan(app: Path) -> None
     time.sleep(0.5)
     assert alive(children) == set()
     assert not (app / ".sqs-lambda" / "local.json").exists()
+
+
+ENV_APP = """
+import os
+from sqs_lambda import Reject, Router
+
+router = Router()
+
+
+@router.job()
+def once(flag: str) -> None:
+    if os.path.exists(flag):
+        os.remove(flag)
+        raise Reject("the flag was up")
+    print("ran once", flush=True)
+
+
+lambda_handler = router.lambda_handler
+"""
+
+
+def test_env_points_a_script_at_the_runtime_and_in_place_redrive_runs_in_the_function(app: Path) -> None:
+    """`eval "$(sqs-lambda env)"` then a plain producer script; `redrive --local --in-place` runs the DLQ's
+    message in the function's own environment (before: NoRegionError, then "2 failed" and exit 0)."""
+    (app / "src" / "app.py").write_text(ENV_APP)
+    flag = app / "flag"
+    flag.write_text("up")
+    process = subprocess.Popen([*COMMAND, "--json"], cwd=app, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        send_when_up(app, "x", 0)  # an unknown job's message: waits for the state file (and goes to the DLQ)
+        cli = f"{sys.executable} -m sqs_lambda_dev.cli"
+        script = f"from sqs_lambda import Producer; Producer(queue_name='jobs').send('once', flag={str(flag)!r})"
+        home = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SQS_LAMBDA_"))} | {"HOME": str(app)}
+        shell = subprocess.run(
+            ["bash", "-c", f'eval "$({cli} env)" && {sys.executable} -c "{script}"'],
+            cwd=app,
+            env=home,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert shell.returncode == 0, shell.stderr
+        dlq = json.loads((app / ".sqs-lambda" / "local.json").read_text())["queues"]["JobsDLQ"]
+        state = json.loads((app / ".sqs-lambda" / "local.json").read_text())
+        from sqs_lambda.sqs import AwsSqs
+
+        backend = AwsSqs(endpoint_url=state["endpoint_url"], region="us-east-1", credentials=("k", "s"))
+        deadline = time.monotonic() + 30
+        while backend.counts(dlq).total < 2:  # the unknown job, and `once` rejected while the flag was up
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        redrive = subprocess.run(
+            ["bash", "-c", f"{cli} redrive jobs-dlq --local --in-place"],
+            cwd=app,
+            env=home,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert "1 succeeded and left the DLQ; 1 failed and stay in it" in redrive.stdout, redrive.stderr
+        assert redrive.returncode == 1  # a failure stays: a failed check
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
