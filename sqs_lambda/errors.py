@@ -47,7 +47,9 @@ class MessageError(SqsLambdaError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where = f"message {self.message_id}" if self.message_id else "message"
+        if not self.message_id:  # not a message yet (the producer's checks): name the job, if any
+            return f"job {self.job!r}: {self.reason}" if self.job else self.reason
+        where = f"message {self.message_id}"
         if self.job:
             where += f" (job {self.job!r})"
         return f"{where}: {self.reason}"

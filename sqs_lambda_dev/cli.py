@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 
@@ -22,11 +23,12 @@ app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: flags show as flags
     help="Run SQS jobs on AWS Lambda: local runtime, template doctor and queue operations.",
 )
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
-STATE = {"debug": False}
+STATE: dict[str, Any] = {"debug": False, "endpoint": None}  # the chosen endpoint, named in errors
 
 LocalFlag = Annotated[bool, typer.Option("--local", help="Use the local runtime running in this directory.")]
 EndpointFlag = Annotated[str | None, typer.Option("--endpoint-url", help="Any SQS-compatible endpoint.")]
@@ -71,6 +73,7 @@ def _target(
         local=local, endpoint_url=endpoint_url, use_aws=use_aws, stage=stage, region=region, profile=profile
     )
     err.print(f"target: {target.describe()}", style="dim")
+    STATE["endpoint"] = target.endpoint_url or target.describe()
     return target
 
 
@@ -134,12 +137,16 @@ def local(
     template: Annotated[Path, typer.Option(help="The SAM template to run.")] = Path("template.yaml"),
     endpoint_url: EndpointFlag = None,
     stage: Annotated[str | None, typer.Option(help="Overrides the template's Stage parameter.")] = None,
-    demo: Annotated[bool, typer.Option(help="Enqueue the example app's sample work.")] = False,
-    until_idle: Annotated[bool, typer.Option(help="Exit 0 once only DLQs hold messages.")] = False,
-    fire_schedules: Annotated[bool, typer.Option(help="Fire every scheduled rule once at start.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Enqueue the example app's sample work.")] = False,
+    until_idle: Annotated[bool, typer.Option("--until-idle", help="Exit 0 once only DLQs hold messages.")] = False,
+    fire_schedules: Annotated[
+        bool, typer.Option("--fire-schedules", help="Fire every scheduled rule once at start.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable events, one per line.")] = False,
     timeout: Annotated[float, typer.Option(help="With --until-idle: give up (exit 1) after this long.")] = 300,
-    parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
+    parameter: Annotated[
+        list[str] | None, typer.Option(metavar="NAME=VALUE", help="A template parameter (repeatable).")
+    ] = None,
 ) -> None:
     """Run the template here: an embedded SQS endpoint, its queues, functions, triggers and schedules."""
     from sqs_lambda_dev.local.demo import load_demo
@@ -253,8 +260,10 @@ def worker(
 
 @app.command()
 def validate(
-    template: Annotated[Path, typer.Argument()] = Path("template.yaml"),
-    parameter: Annotated[list[str] | None, typer.Option(help="Template parameter Name=Value.")] = None,
+    template: Annotated[Path, typer.Argument(help="The SAM template to check.")] = Path("template.yaml"),
+    parameter: Annotated[
+        list[str] | None, typer.Option(metavar="NAME=VALUE", help="A template parameter (repeatable).")
+    ] = None,
 ) -> None:
     """Translate the SAM template, lint it with cfn-lint (informational checks included), and check the
     SQS/Lambda and deploy-readiness rules. Exits 1 on errors."""
@@ -277,9 +286,12 @@ def validate(
 # The operations commands (status, send, event, peek, redrive, purge, wait) register on ``app`` there.
 from sqs_lambda_dev import cli_operations, cli_project  # noqa: E402, F401 - imported for their commands
 
+# Option and argument errors: click's, and typer's own copy of them (typer >= 0.2x vendors click).
+USAGE_ERRORS = (click.exceptions.ClickException, getattr(typer, "TyperException", click.exceptions.ClickException))
+
 
 def explain(error: BaseException) -> str:
-    """One line for a person."""
+    """One line for a person: what is wrong, naming the thing (no class names, no traceback)."""
     from botocore.exceptions import (
         ClientError,
         ConnectTimeoutError,
@@ -291,22 +303,31 @@ def explain(error: BaseException) -> str:
 
     from sqs_lambda.errors import SqsLambdaError
 
+    endpoint = STATE.get("endpoint") or "the endpoint"
+    if isinstance(error, USAGE_ERRORS):
+        return " ".join(str(error.format_message()).split())
     if isinstance(error, SqsLambdaError):
-        return str(error)
+        return " ".join(str(error).split())
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return "no AWS credentials found: configure them (aws configure), or use --local / --endpoint-url"
     if isinstance(error, EndpointConnectionError | ConnectionRefusedError | ConnectTimeoutError):
-        return f"cannot reach the endpoint: {error}"
+        return f"cannot reach {endpoint}: is it running? ({error})"
     if isinstance(error, NoRegionError):
-        return "no AWS region set: export AWS_REGION (or use --local)"
+        return "no AWS region set: pass --region or export AWS_REGION (or use --local)"
     if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
+        details = error.response.get("Error", {})
+        code, message = str(details.get("Code", "")), str(details.get("Message", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code.isdigit() or "<" in message or not code:  # an HTML page or a bare status: not SQS at all
+            return f"{endpoint} does not answer as SQS does (HTTP {status or code} to {error.operation_name})"
         if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
-            return "queue not found"
-        return f"AWS said {code}: {error.response.get('Error', {}).get('Message', error)}"
+            return f"queue not found on {endpoint}"
+        return f"AWS said {code}: {' '.join(message.split())}"
     if isinstance(error, json.JSONDecodeError):
         return f"not valid JSON: {error}"
-    return f"{type(error).__name__}: {error}"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else str(error.strerror)
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def main() -> None:
@@ -317,13 +338,9 @@ def main() -> None:
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
         sys.exit(130)
     except Exception as error:
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
         if STATE["debug"] or "--debug" in sys.argv:
             raise
         err.print(f"error: {explain(error)}", markup=False)

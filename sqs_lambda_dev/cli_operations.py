@@ -26,8 +26,8 @@ def _age(seconds: float | None) -> str:
 @app.command()
 @with_target
 def status(
-    queues: Annotated[list[str] | None, typer.Argument()] = None,
-    watch: Annotated[bool, typer.Option(help="Refresh every 2 seconds.")] = False,
+    queues: Annotated[list[str] | None, typer.Argument(help="Queues (default: the source queues).")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 seconds.")] = False,
     output: OutputFlag = Output.table,
     target: Any = None,
 ) -> None:
@@ -73,7 +73,7 @@ def status(
 @app.command()
 @with_target
 def send(
-    job: str,
+    job: Annotated[str, typer.Argument(help="The job name.")],
     kwargs: Annotated[str, typer.Option(help="Keyword arguments as a JSON object.")] = "{}",
     queue: Annotated[str | None, typer.Option(help="Queue name, URL or (locally) logical id.")] = None,
     delay: Annotated[float | None, typer.Option(help="Seconds (over 900: delivered in hops).")] = None,
@@ -94,22 +94,31 @@ def send(
     if router is not None and job not in router.jobs and not force:
         raise ConfigurationError(f"{router.unknown_job_reason(job)} Pass --force to send it anyway")
     producer = Producer(url, router=router, backend=target.backend)
+    _check_fifo_options(producer, group)
     out.print(producer.enqueue(job, arguments, delay=delay, group_id=group))
+
+
+def _check_fifo_options(producer: Any, group: str | None) -> None:
+    """The producer's FIFO checks, in the CLI's words (``--group``, not ``group_id=``)."""
+    if producer.info.fifo and not group:
+        raise ConfigurationError(f"queue {producer.info.name} is FIFO: pass --group GROUP (its MessageGroupId)")
 
 
 @app.command("send-raw")
 @with_target
 def send_raw(
-    body: str,
-    queue: Annotated[str | None, typer.Option()] = None,
-    delay: Annotated[float | None, typer.Option()] = None,
-    group: Annotated[str | None, typer.Option()] = None,
+    body: Annotated[str, typer.Argument(help="The message body, sent as it is.")],
+    queue: Annotated[str | None, typer.Option(help="Queue name, URL or (locally) logical id.")] = None,
+    delay: Annotated[float | None, typer.Option(help="Seconds (up to 900).")] = None,
+    group: Annotated[str | None, typer.Option(help="FIFO MessageGroupId.")] = None,
     target: Any = None,
 ) -> None:
     """Send a raw body (no envelope); prints the MessageId."""
     from sqs_lambda.producer import Producer
 
-    out.print(Producer(send_queue(target, queue), backend=target.backend).send_raw(body, delay=delay, group_id=group))
+    producer = Producer(send_queue(target, queue), backend=target.backend)
+    _check_fifo_options(producer, group)
+    out.print(producer.send_raw(body, delay=delay, group_id=group))
 
 
 @app.command()
@@ -118,7 +127,7 @@ def event(
     kwargs: Annotated[str, typer.Option(help="Keyword arguments as a JSON object.")] = "{}",
     raw: Annotated[str | None, typer.Option("--raw", help="A foreign body instead of a job envelope.")] = None,
     count: Annotated[int, typer.Option(help="Records in the event (each its own envelope).")] = 1,
-    fifo: Annotated[bool, typer.Option(help="FIFO records (MessageGroupId, SequenceNumber...).")] = False,
+    fifo: Annotated[bool, typer.Option("--fifo", help="FIFO records (MessageGroupId, SequenceNumber...).")] = False,
     group: Annotated[str, typer.Option(help="FIFO MessageGroupId.")] = "default",
     queue: Annotated[str, typer.Option(help="Queue name in the records' eventSourceARN.")] = "jobs",
     receive_count: Annotated[int, typer.Option(help="ApproximateReceiveCount (a retry when above 1).")] = 1,
@@ -142,7 +151,7 @@ def event(
 @app.command()
 @with_target
 def peek(
-    queue: str,
+    queue: Annotated[str, typer.Argument(help="Queue name, URL or (locally) logical id.")],
     n: Annotated[int, typer.Option("-n", help="How many messages.")] = 10,
     output: OutputFlag = Output.json,
     target: Any = None,
@@ -177,10 +186,10 @@ def peek(
 @app.command()
 @with_target
 def redrive(
-    dlq: str,
+    dlq: Annotated[str, typer.Argument(help="The dead-letter queue (name, URL or logical id).")],
     to: Annotated[str | None, typer.Option("--to", help="Destination (default: the source).")] = None,
     rate: Annotated[int | None, typer.Option(help="Messages per second at most.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would move; move nothing.")] = False,
     in_place: Annotated[
         bool, typer.Option("--in-place", help="Run them through the source's handler instead of moving them.")
     ] = False,
@@ -239,7 +248,7 @@ def redrive(
 @app.command()
 @with_target
 def purge(
-    queues: list[str],
+    queues: Annotated[list[str], typer.Argument(help="The queues to empty.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Allow names outside the stage prefix.")] = False,
     target: Any = None,
@@ -255,8 +264,19 @@ def purge(
                 f"{name} does not start with the stage prefix "
                 f"'{target.stage or '(no stage set)'}-'; pass --force to purge it anyway"
             )
-    if not yes and not typer.confirm(f"purge {len(urls)} queue(s) on {target.describe()}?"):
-        raise typer.Exit(1)
+    if not yes:
+        depths = ", ".join(
+            f"{url.rstrip('/').split('/')[-1]} ({target.backend.counts(url).total} messages)" for url in urls
+        )
+        try:
+            confirmed = typer.confirm(f"purge {depths} on {target.describe()}?")
+        except typer.Abort:  # stdin closed: nobody can answer
+            raise ConfigurationError(
+                "purge asks before deleting and nobody answered (stdin is closed): pass --yes"
+            ) from None
+        if not confirmed:
+            err.print("not purged: nothing was deleted")
+            raise typer.Exit(1)
     for url in urls:
         target.backend.purge(url)
         out.print(f"purged {url}")
@@ -265,14 +285,16 @@ def purge(
 @app.command()
 @with_target
 def wait(
-    queues: list[str],
+    queues: Annotated[
+        list[str] | None, typer.Argument(help="The queues to wait for (default: the source queues).")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds.")] = 60,
     target: Any = None,
 ) -> None:
     """Wait until the queues are empty; exit 1 on timeout."""
     from sqs_lambda_dev import ops
 
-    if not ops.wait(target.backend, source_queues(target, queues), timeout=timeout):
+    if not ops.wait(target.backend, source_queues(target, queues or []), timeout=timeout):
         err.print(f"still not empty after {timeout:g}s")
         raise typer.Exit(1)
     out.print("empty")

@@ -41,7 +41,7 @@ def env_command(
 
     state = read_state(state_dir)
     if state is None:
-        raise ConfigurationError("no local runtime is running here: start one with `sqs-lambda local` in this directory")
+        raise ConfigurationError("no local runtime is running here: start one with `sqs-lambda local` here")
     for name, value in local_exports(state).items():
         out.print(f"export {name}={shlex.quote(value)}", markup=False, highlight=False, soft_wrap=True)
     err.print(f"# the local runtime at {state['endpoint_url']} (pid {state['pid']})", style="dim")

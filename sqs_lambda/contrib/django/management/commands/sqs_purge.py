@@ -18,7 +18,12 @@ class Command(BaseCommand):
 
         configured = settings()
         url = configured.queue_url()
-        if not options["yes"] and input(f"Purge every message of {configured.queue_name}? [y/N] ").lower() != "y":
-            raise CommandError("not purged")
+        if not options["yes"]:
+            try:
+                answer = input(f"Purge every message of {configured.queue_name}? [y/N] ")
+            except EOFError:  # stdin closed: nobody can answer
+                raise CommandError("not purged: nobody answered (stdin is closed); pass --yes") from None
+            if answer.strip().lower() != "y":
+                raise CommandError("not purged: nothing was deleted")
         configured.backend().purge(url)
         self.stdout.write(f"purged {configured.queue_name}")
