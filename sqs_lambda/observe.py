@@ -1,7 +1,8 @@
 """Structured logs (and, when enabled, metrics) for record outcomes.
 
 One JSON line per failed record, through Powertools' Logger: job, message id, attempt, correlation id,
-error type and message, and the fate. Job arguments are not logged unless ``SQS_LAMBDA_LOG_ARGUMENTS``
+error type and message, the fate, and for an unexpected exception its stack trace (``exception``, at most
+8,000 characters). Job arguments are not logged unless ``SQS_LAMBDA_LOG_ARGUMENTS``
 is ``true``. :class:`JobFields` stamps the same fields on the lines handlers log. Metrics (Powertools
 EMF, ``SQS_LAMBDA_METRICS=true``) and tracing (Powertools Tracer, ``SQS_LAMBDA_TRACING=true``) are
 off by default and imported only when on, so the cold-start path stays light.
@@ -15,7 +16,7 @@ from collections import Counter
 from contextvars import ContextVar
 from typing import Any
 
-from .errors import Retry
+from .errors import MessageError, Reject, Retry
 from .policy import Fate, Verdict
 
 _logger: Any = None
@@ -54,6 +55,8 @@ def log_outcome(
     if fate.error is not None:
         fields["error_type"] = type(fate.error).__name__
         fields["error_message"] = str(fate.error)[:2000]
+        if fate.error.__traceback__ is not None and not isinstance(fate.error, EXPECTED_ERRORS):
+            fields["exception"] = bounded_traceback(fate.error)
     if fate.visibility is not None:
         fields["retry_in_seconds"] = fate.visibility
     if fate.reason:
@@ -67,6 +70,21 @@ def log_outcome(
         log.error("record sent to the dead-letter queue", extra=fields)
     else:
         log.warning("record failed", extra=fields)
+
+
+MAX_TRACEBACK_CHARS = 8_000  # a CloudWatch event holds 256 KB; a deep stack must not crowd the line out
+EXPECTED_ERRORS = (Retry, Reject, MessageError)  # raised on purpose, or about the message: no stack to read
+
+
+def bounded_traceback(error: BaseException) -> str:
+    """The error's stack trace (Powertools' ``exception`` field), its last part when it is long: the
+    innermost frames and the message are what one reads."""
+    import traceback
+
+    text = "".join(traceback.format_exception(error)).rstrip()
+    if len(text) <= MAX_TRACEBACK_CHARS:
+        return text
+    return "... (traceback cut)\n" + text[-MAX_TRACEBACK_CHARS:]
 
 
 def log_info(message: str, **fields: Any) -> None:

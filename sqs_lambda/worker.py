@@ -12,7 +12,8 @@ Contract:
 - **Graceful stop** (SIGTERM, SIGINT, or a shutdown policy): no more receives; records already started
   finish within ``grace`` seconds; records received but not started are released at once (visibility
   0), for another worker to take. The worker then exits 0 (a job still running after the grace is
-  abandoned with the process: its message returns after its visibility timeout).
+  abandoned with the process: its message returns after its visibility timeout). A long poll under way
+  is not waited for, so an idle worker stops at once.
 - **Shutdown policies** (:class:`Shutdown`): ``never``, ``idle:SECONDS`` (no message for that long),
   ``after:N`` (N messages handled).
 - **Concurrency**: ``concurrency`` poller threads, each with its own batches; ``async def`` jobs of a
@@ -124,6 +125,7 @@ class Worker:
         self.releasing = threading.Event()  # and a batch's unstarted records go back (a signal)
         self.handled = self.succeeded = self.failed = 0  # handled: received and handed to the router
         self._claimed = 0
+        self._busy = 0  # pollers handling a batch now
         self._lock = threading.Lock()
         self._last_message = time.monotonic()
         self._pollers: list[threading.Thread] = []
@@ -158,9 +160,13 @@ class Worker:
                 idle = time.monotonic() - self._last_message
                 if self.shutdown.reached(self.handled, idle):
                     self.stop(f"shutdown policy {self.shutdown.kind}")
-        deadline = time.monotonic() + self.grace + self.wait
-        for poller in pollers:
-            poller.join(max(0.0, deadline - time.monotonic()))
+        # Wait for the pollers running a batch, not for those in a long poll (up to 20 s of nothing):
+        # an idle worker stops at once. A receive still under way is abandoned with the process; what it
+        # would have returned comes back after its visibility timeout.
+        # ``after:N`` counts the messages its receives under way have claimed: those are waited for.
+        deadline = time.monotonic() + self.grace
+        while time.monotonic() < deadline and (self._busy or (self._claimed and self._awaits_claims())):
+            time.sleep(0.02)
         if self._health is not None:
             self._health.shutdown()
         self._heartbeats.stop()
@@ -193,11 +199,18 @@ class Worker:
                 self.handled += len(messages)
                 if messages:
                     self._last_message = time.monotonic()
+                    self._busy += 1
             if messages:
                 try:
                     self._handle(messages, arn)
                 except Exception as error:  # e.g. the delete failed: the batch returns after its visibility
                     observe.log_loudly("a batch could not be finished", error_message=str(error)[:300])
+                finally:
+                    with self._lock:
+                        self._busy -= 1
+
+    def _awaits_claims(self) -> bool:
+        return self.shutdown.kind == "after" and not self.releasing.is_set()
 
     def _claim(self) -> int:
         """How many messages this poller may receive now: the batch size, or what ``after:N`` leaves."""

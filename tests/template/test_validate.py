@@ -405,7 +405,5 @@ def test_lambda_default_timeout_has_room_for_records(tmp_path: Path) -> None:
 def test_an_unknown_parameter_is_refused_by_name(tmp_path: Path) -> None:
     from sqs_lambda.errors import ConfigurationError
 
-    with pytest.raises(
-        ConfigurationError, match=r"--parameter Stag: .* no such parameter \(it has: MaxReceiveCount\)"
-    ):
+    with pytest.raises(ConfigurationError, match=r"--parameter Stag: .* no such parameter \(it has: MaxReceiveCount\)"):
         validate(write(tmp_path, BASE), parameters={"Stag": "dev"})

@@ -83,3 +83,38 @@ def test_tracing_wraps_each_job_in_a_subsegment(monkeypatch: pytest.MonkeyPatch)
     router.job("work")(lambda: None)
     router.lambda_handler(sqs_event(("work", {}), ("work", {})), None)
     assert opened == ["work", "work"]
+
+
+def test_a_failure_line_carries_its_stack_trace_once_and_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    router = Router()
+    router.backend = InMemoryQueue()
+
+    def deep(n: int, padding: int = 0) -> None:
+        if n == 0:
+            raise ValueError("." * padding + "the innermost problem")
+        deep(n - 1, padding)
+
+    @router.job()
+    def fails(depth: int, padding: int = 0) -> None:
+        deep(depth, padding)
+
+    @router.job()
+    def rejects() -> None:
+        raise Reject("on purpose")
+
+    router.lambda_handler(
+        sqs_event(("fails", {"depth": 3}), ("fails", {"depth": 3, "padding": 20_000}), ("rejects", {})), None
+    )
+    lines = [record.__dict__ for record in caplog.records]
+    failed = [line for line in lines if line.get("job") == "fails"]
+    assert len(failed) == 2  # logged once each
+    short, long = (line["exception"] for line in failed)
+    assert short.startswith("Traceback") and "in deep" in short and short.endswith("ValueError: the innermost problem")
+    assert (
+        len(long) <= 8_000 + 30
+        and "in deep" not in long
+        and long.startswith("... (traceback cut)")
+        and long.endswith("the innermost problem")
+    )
+    (rejected,) = [line for line in lines if line.get("job") == "rejects"]
+    assert "exception" not in rejected  # raised on purpose: its reason is the message
