@@ -92,6 +92,8 @@ def client(
             import boto3  # lazy: the cold-start path never gets here
             from botocore.config import Config
 
+            _quiet_botocore()
+
             config = Config(
                 retries={"mode": "standard", "total_max_attempts": 4},
                 connect_timeout=5,
@@ -119,6 +121,7 @@ def resource(service: str, region: str | None = None, *, endpoint_url: str | Non
         if key not in _clients:
             import boto3
 
+            _quiet_botocore()
             endpoint = endpoint_url or next((url for url in configured if url), None)
             region_name, credentials = local_defaults(endpoint, region, None, None)
             keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
@@ -126,6 +129,16 @@ def resource(service: str, region: str | None = None, *, endpoint_url: str | Non
                 service, region_name=region_name, endpoint_url=endpoint_url
             )
         return _clients[key]
+
+
+def _quiet_botocore() -> None:
+    """botocore's INFO lines ("Found credentials in environment variables.") are noise in a function
+    logging JSON at INFO: keep them at WARNING, unless the application set botocore's level itself."""
+    import logging
+
+    botocore_logger = logging.getLogger("botocore")
+    if botocore_logger.level == logging.NOTSET:
+        botocore_logger.setLevel(logging.WARNING)
 
 
 def reset() -> None:

@@ -45,3 +45,22 @@ def env_command(
     for name, value in local_exports(state).items():
         out.print(f"export {name}={shlex.quote(value)}", markup=False, highlight=False, soft_wrap=True)
     err.print(f"# the local runtime at {state['endpoint_url']} (pid {state['pid']})", style="dim")
+
+
+@app.command("new")
+def new_command(
+    path: Annotated[Path, typer.Argument(help="The directory of the new app (created; must be empty).")],
+    fifo: Annotated[bool, typer.Option("--fifo", help="A FIFO queue (and DLQ).")] = False,
+    django: Annotated[bool, typer.Option("--django", help="A Django worker (sqs_lambda.contrib.django).")] = False,
+    layer_only: Annotated[
+        bool, typer.Option("--layer-only", help="Refresh an existing app's layer with this sqs-lambda.")
+    ] = False,
+) -> None:
+    """Create a new app: a SAM template with a queue, its DLQ and a worker, the layer, a job, a test."""
+    from sqs_lambda_dev.scaffold import create
+
+    written = create(path, fifo=fifo, django=django, layer_only=layer_only)
+    for name in written:
+        out.print(f"  {path / name}", markup=False, highlight=False)
+    if not layer_only:
+        out.print(f"next: cd {shlex.quote(str(path))} && sqs-lambda local --demo --until-idle", markup=False)

@@ -9,14 +9,11 @@ and a job over SQS's 1 MiB goes as an S3 pointer (``SQS_LAMBDA_PAYLOAD_BUCKET``)
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from typing import Any
 
 from sqs_lambda import Producer, aws, context
-
-logging.getLogger("botocore").setLevel(logging.WARNING)  # the JSON logs at INFO: keep boto's chatter out
 
 _producers: dict[str, Producer] = {}
 

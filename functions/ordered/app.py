@@ -7,13 +7,10 @@ group waits). An unknown action is rejected to the DLQ.
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
 from sqs_lambda import Reject, Router, aws
-
-logging.getLogger("botocore").setLevel(logging.WARNING)  # the JSON logs at INFO: keep boto's chatter out
 
 router = Router()
 ACTIONS = {"created", "paid", "shipped", "delivered", "cancelled"}

@@ -6,14 +6,11 @@ Each tick re-enqueues ``process_file`` for files stuck in PENDING for longer tha
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from typing import Any
 
 from sqs_lambda import Producer, Router, aws
-
-logging.getLogger("botocore").setLevel(logging.WARNING)  # the JSON logs at INFO: keep boto's chatter out
 
 router = Router()
 _producers: dict[str, Producer] = {}

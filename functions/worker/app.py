@@ -8,14 +8,11 @@ The job is idempotent: a redelivered or re-sent envelope does not process the fi
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from typing import Any
 
 from sqs_lambda import Reject, Router, aws
-
-logging.getLogger("botocore").setLevel(logging.WARNING)  # the JSON logs at INFO: keep boto's chatter out
 
 router = Router()
 
