@@ -147,6 +147,9 @@ def local(
     parameter: Annotated[
         list[str] | None, typer.Option(metavar="NAME=VALUE", help="A template parameter (repeatable).")
     ] = None,
+    no_reload: Annotated[
+        bool, typer.Option("--no-reload", help="Keep environments running old code after a change.")
+    ] = False,
 ) -> None:
     """Run the template here: an embedded SQS endpoint, its queues, functions, triggers and schedules."""
     from sqs_lambda_dev.local.demo import load_demo
@@ -163,6 +166,7 @@ def local(
             stage=stage,
             fire_schedules=fire_schedules or demo,
             parameters=parameters,
+            reload=not no_reload,
         ),
         on_event=display.event,
     )

@@ -86,6 +86,8 @@ class Display:
             return f"{data['function']} | {data['line']}"
         if kind == "cold-start":
             return f"{data['function']}: cold start, init {data['init_ms']:.0f} ms ({data['live']} environment(s))"
+        if kind == "reload":
+            return f"{data['function']}: code changed ({data['changed']}); its next invocations start new environments"
         if kind == "timeout":
             return f"{data['function']}: timed out after {data['seconds']:g} s; environment replaced"
         if kind == "init-error":

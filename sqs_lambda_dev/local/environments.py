@@ -95,6 +95,7 @@ class ExecutionEnvironment:
         self.process: subprocess.Popen[str] | None = None
         self.exited = threading.Event()
         self.exit_reason = ""
+        self.generation = 0  # its pool's code generation when it started
         self._killed = False
 
     @property
@@ -225,6 +226,7 @@ class FunctionPool:
         self._all: set[ExecutionEnvironment] = set()
         self._available = threading.Condition()
         self._closed = False
+        self._generation = 0  # bumped by retire(): older environments are not reused
 
     def log(self, line: str) -> None:
         self.on_event("log", {"function": self.name, "line": line})
@@ -243,14 +245,18 @@ class FunctionPool:
             while True:
                 if self._closed:
                     raise InitError("Runtime.Stopped", "the local runtime is stopping", 0.0)
-                if self._idle:
-                    return self._idle.pop(), None  # the most recently used, as Lambda tends to
+                while self._idle:
+                    warm = self._idle.pop()  # the most recently used, as Lambda tends to
+                    if warm.alive:
+                        return warm, None
+                    self._forget(warm)  # died while idle: replaced, never handed a batch
                 if self.limit is None or self.stats.live < self.limit:
                     self.stats.live += 1
                     self.stats.peak = max(self.stats.peak, self.stats.live)
                     break
                 self._available.wait()
         environment = ExecutionEnvironment(self.spec, self.environment, region=self.region, on_line=self.log)
+        environment.generation = self._generation
         with self._available:
             self._all.add(environment)
         try:
@@ -263,20 +269,34 @@ class FunctionPool:
         self.on_event("cold-start", {"function": self.name, "init_ms": round(init_ms, 2), "live": self.stats.live})
         return environment, init_ms
 
+    def retire(self) -> None:
+        """New code: idle environments stop now, busy ones after their invocation; the next invocation
+        starts a fresh one (a cold start), as after a deployment."""
+        with self._available:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+        for environment in idle:
+            self._discard(environment)
+
+    def _forget(self, environment: ExecutionEnvironment) -> None:
+        """Drop a dead environment from the books (the lock is held)."""
+        environment.kill()
+        if environment in self._all:
+            self._all.discard(environment)
+            self.stats.live -= 1
+
     def _release(self, environment: ExecutionEnvironment) -> None:
         with self._available:
-            if environment.alive and not self._closed:
+            if environment.alive and not self._closed and environment.generation == self._generation:
                 self._idle.append(environment)
                 self._available.notify()
                 return
         self._discard(environment)
 
     def _discard(self, environment: ExecutionEnvironment) -> None:
-        environment.kill()
+        environment.kill()  # outside the lock: a live process may take a moment to go
         with self._available:
-            if environment in self._all:
-                self._all.discard(environment)
-                self.stats.live -= 1
+            self._forget(environment)
             self._available.notify()
 
     def close(self) -> None:

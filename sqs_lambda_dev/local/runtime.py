@@ -28,6 +28,7 @@ from sqs_lambda.sqs import AwsSqs
 from sqs_lambda_dev.local.environments import FunctionPool
 from sqs_lambda_dev.local.functions import FunctionSpec, function_specs
 from sqs_lambda_dev.local.http import ApiServer, routes_of
+from sqs_lambda_dev.local.reload import CodeWatcher
 from sqs_lambda_dev.local.resources import LocalResources, create
 from sqs_lambda_dev.local.schedule import Schedule, ScheduledTarget
 from sqs_lambda_dev.local.trigger import FilterCriteria, Trigger, TriggerConfig
@@ -46,6 +47,7 @@ class RuntimeOptions:
     fire_schedules: bool = False
     state_dir: Path = Path(STATE_DIR)
     parameters: dict[str, str] = field(default_factory=dict)
+    reload: bool = True  # a change under a function's code retires its environments
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))  # schedules (tests fake it)
 
 
@@ -127,6 +129,12 @@ class LocalRuntime:
     def start(self) -> None:
         if self.options.endpoint_url and "amazonaws.com" in self.options.endpoint_url:
             raise ConfigurationError("sqs-lambda local never runs against AWS itself: give a local endpoint")
+        running = read_state(self.options.state_dir)  # a stale file (its process gone) reads as None
+        if running is not None and running.get("pid") != os.getpid():
+            raise ConfigurationError(
+                f"a local runtime already runs in this directory (pid {running['pid']}, {running['endpoint_url']}): "
+                "stop it first, or use it (--local, sqs-lambda env)"
+            )
         template = load(self.options.template, parameters=self.options.parameters, stage=self.options.stage)
         self.template = template
         if not self.endpoint:
@@ -277,6 +285,10 @@ class LocalRuntime:
             thread = threading.Thread(target=self._schedule_loop, daemon=True, name="schedules")
             thread.start()
             self._threads.append(thread)
+        if self.options.reload and self.functions:
+            watched = [(pool, [pool.spec.code_dir, *pool.spec.layer_paths]) for pool in self.functions.values()]
+            watcher = CodeWatcher(watched, self.on_event)
+            threading.Thread(target=watcher.run, args=(self._stop,), daemon=True, name="reload").start()
 
     def _schedule_loop(self) -> None:
         sqs = self.backend

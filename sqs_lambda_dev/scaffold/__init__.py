@@ -39,7 +39,7 @@ class Options:
             "handler": "app.lambda_handler",
             "worker_requirements": "django>=4.2,<7\n" if self.django else "",
             "django_variables": (
-                '\n          DJANGO_SETTINGS_MODULE: site_settings\n          SQS_LAMBDA_STAGE: !Ref Stage'
+                "\n          DJANGO_SETTINGS_MODULE: site_settings\n          SQS_LAMBDA_STAGE: !Ref Stage"
                 if self.django
                 else ""
             ),
