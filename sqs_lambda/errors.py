@@ -30,9 +30,15 @@ class Retry(Exception):
 
 
 class Reject(Exception):
-    """Raised by a handler when the message can never succeed: it goes straight to the DLQ."""
+    """Raised by a handler when the message can never succeed: it goes straight to the DLQ.
+
+    ``job`` names the job when the library raises it before the job runs (a Django row gone)."""
 
     retryable = False
+
+    def __init__(self, *args: object, job: str | None = None) -> None:
+        super().__init__(*args)
+        self.job = job
 
 
 class MessageError(SqsLambdaError):

@@ -85,7 +85,7 @@ class Job:
         """Check ``kwargs`` (or their encoding) as a consumer would; raise JobArgumentError (a TypeError)."""
         schema = self.schema
         if schema.models and not isinstance(kwargs, msgspec.Raw):
-            kwargs = schema.to_wire(kwargs)
+            kwargs = schema.to_wire(kwargs, self.name)
         return schema.as_kwargs(wire.convert_arguments(self.name, kwargs, schema.decoder))
 
     def run(self, **kwargs: Any) -> Any:

@@ -206,7 +206,7 @@ class Producer:
         """Validate and encode one job (nothing is sent). The kwargs are encoded once, for both."""
         known = self.jobs.get(job)
         if known is not None and known.schema.models:  # Django model instances travel as primary keys
-            kwargs = known.schema.to_wire(kwargs)
+            kwargs = known.schema.to_wire(kwargs, job)
         raw_kwargs = wire.encode_kwargs(job, kwargs)
         if known is not None:
             known.validate(raw_kwargs)

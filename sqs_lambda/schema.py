@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ import msgspec
 import msgspec.structs
 
 from .codec import decode_hook
-from .errors import ConfigurationError
+from .errors import ConfigurationError, JobArgumentError
 
 CONTEXT_PARAMETER = "context"
 
@@ -66,23 +67,40 @@ class ArgumentSchema:
             return {**values, **{name: getattr(declared, name) for name in self.fields}}
         return msgspec.convert(values, self.struct, dec_hook=decode_hook)
 
-    def to_wire(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """Model instances replaced by their primary keys (what travels)."""
-        models = self.models
-        return {k: getattr(v, "pk", v) if k in models and isinstance(v, models[k]) else v for k, v in kwargs.items()}
+    def to_wire(self, kwargs: Mapping[str, Any], job: str) -> dict[str, Any]:
+        """Model instances replaced by their primary keys (what travels). A value that is neither an
+        instance of the parameter's model nor a valid primary key of it is refused now, at the call."""
+        wired = dict(kwargs)
+        for name, model in self.models.items():
+            value = wired.get(name)
+            if value is None:
+                continue
+            if isinstance(value, model):
+                wired[name] = value.pk  # type: ignore[attr-defined]  # a Django model instance
+            elif not _is_primary_key(model, value):
+                raise JobArgumentError(
+                    f"invalid arguments: {name!r} must be an instance of {model.__name__} or its primary key, got {value!r}",
+                    job=job,
+                )
+        return wired
 
     def load_models(self, kwargs: dict[str, Any], job: str) -> dict[str, Any]:
-        """Primary keys replaced by their rows, fetched again; a missing row is a ``Reject``."""
+        """Primary keys replaced by their rows, fetched again; a missing row, or a value that is no primary
+        key of the model, is a ``Reject`` naming the job (to the DLQ, never retried)."""
         from .errors import Reject
 
         for name, model in self.models.items():
             key = kwargs.get(name)
             if key is None or isinstance(key, model):
                 continue
+            if not _is_primary_key(model, key):
+                raise Reject(f"job {job!r}: {key!r} is not a primary key of {model.__name__}", job=job)
             try:
                 kwargs[name] = model._default_manager.get(pk=key)  # type: ignore[attr-defined]
             except model.DoesNotExist:  # type: ignore[attr-defined]
-                raise Reject(f"job {job!r}: {model.__name__} with primary key {key!r} does not exist") from None
+                raise Reject(
+                    f"job {job!r}: {model.__name__} with primary key {key!r} does not exist", job=job
+                ) from None
         return kwargs
 
     def as_kwargs(self, values: Any) -> dict[str, Any]:
@@ -146,6 +164,17 @@ def build_schema(name: str, function: Callable[..., Any]) -> ArgumentSchema:
         is_async=inspect.iscoroutinefunction(function),
         models=models,
     )
+
+
+def _is_primary_key(model: Any, value: Any) -> bool:
+    """``value`` passes the model's primary-key field's own conversion (Django's ``to_python``)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | uuid.UUID):
+        return False
+    try:
+        model._meta.pk.to_python(value)
+    except Exception:  # Django's ValidationError (Django is not imported here)
+        return False
+    return True
 
 
 def _is_model(hint: Any) -> bool:

@@ -71,7 +71,41 @@ def test_a_deleted_row_goes_to_the_dlq_naming_model_and_key(
     reason = failure.read_failure(dead["MessageAttributes"])
     assert reason["error_type"] == "Reject"
     assert f"Order with primary key {key} does not exist" in reason["error_message"]
+    assert reason["job"] == "ship"  # was "-": the Reject raised before the job ran names it
     assert shop.shipped == []
+
+
+def test_a_model_parameter_is_checked_at_the_call(shop: Any, sqs_local: LocalSqs, shop_queue: QueuePair) -> None:
+    """Before: "not an order" was sent, then retried forever (Django's ValueError on the lookup)."""
+    from sqs_lambda import envelope
+    from sqs_lambda.errors import JobArgumentError
+
+    with pytest.raises(
+        JobArgumentError, match="job 'ship': invalid arguments: 'order' must be an instance of Order or its primary key"
+    ):
+        shop.ship.delay(order="not an order")
+    assert sqs_local.total(shop_queue.url) == 0
+    shop.ship.delay(order=7)  # a primary key is fine (the row is looked up when the job runs)
+    # A message that names no valid key (another producer's) goes to the DLQ at once, naming the job.
+    sqs_local.backend.send(shop_queue.url, envelope.encode("ship", {"order": "not an order"})[0])
+    sqs_local.deliver(shop.router, shop_queue)
+    reasons = [failure.read_failure(m["MessageAttributes"]) for m in sqs_local.receive(shop_queue.dlq_url, wait=1)]
+    assert sorted(r["error_message"] for r in reasons) == [
+        "job 'ship': 'not an order' is not a primary key of Order",
+        "job 'ship': Order with primary key 7 does not exist",
+    ]
+    assert {r["job"] for r in reasons} == {"ship"}
+
+
+def test_sqs_purge_with_closed_stdin_says_so(shop: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.management import CommandError, call_command
+
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", closed)
+    with pytest.raises(CommandError, match="not purged: nobody answered"):
+        call_command("sqs_purge")
 
 
 def test_management_commands(shop: Any, sqs_local: LocalSqs, shop_queue: QueuePair) -> None:
