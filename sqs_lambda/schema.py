@@ -79,7 +79,8 @@ class ArgumentSchema:
                 wired[name] = value.pk  # type: ignore[attr-defined]  # a Django model instance
             elif not _is_primary_key(model, value):
                 raise JobArgumentError(
-                    f"invalid arguments: {name!r} must be an instance of {model.__name__} or its primary key, got {value!r}",
+                    f"invalid arguments: {name!r} must be an instance of {model.__name__} "
+                    f"or its primary key, got {value!r}",
                     job=job,
                 )
         return wired
