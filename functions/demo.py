@@ -4,7 +4,7 @@ It is the application's script, not the library's: ``enqueue(runtime)`` sends th
 what it sent (with a one-line ``message``); ``outcome(runtime)`` says what became of it.
 
 It uploads text files (processed), a binary file (rejected to the DLQ with its reason), a file left
-stuck in PENDING that only the scheduled sweep re-enqueues, and a 1.5 MiB log sent inline, whose job
+stuck in PENDING that only the scheduled sweep re-enqueues, and a 1.6 MiB log sent inline, whose job
 goes over SQS's 1 MiB and so travels as an S3 pointer; it sends a FIFO sequence per tenant.
 Everything is enqueued through the producer client, as an application would.
 """
@@ -104,7 +104,31 @@ def outcome(runtime: LocalRuntime) -> dict[str, Any]:
             files[plain["file_id"]] = {
                 k: plain.get(k) for k in ("status", "lines_count", "file_size", "reason") if plain.get(k) is not None
             }
-    return {"files": files, "ledgers": ledgers, "dead_letters": dead_letters(runtime)}
+    letters = dead_letters(runtime)
+    return {"story": story(files, ledgers, letters), "files": files, "ledgers": ledgers, "dead_letters": letters}
+
+
+def story(files: dict[str, Any], ledgers: dict[str, list[str]], letters: dict[str, list[Any]]) -> list[str]:
+    """What happened, one line per thread of the demo, from what the functions recorded."""
+
+    def status(name: str) -> str:
+        return str(files.get(name, {}).get("status", "missing"))
+
+    text = [name for name in FILES if status(name) == "PROCESSED"]
+    lines = [f"{len(text)} text files PROCESSED once each ({', '.join(text)}): process_file is idempotent"]
+    size = len(LARGE_TEXT.encode()) / 1048576
+    lines.append(
+        f"{LARGE_FILE}: {size:.1f} MiB sent inline; its job was over SQS's 1 MiB, so it travelled as an S3 "
+        f"pointer: {status(LARGE_FILE)}"
+    )
+    lines.append(f"{STUCK_FILE}: left in PENDING with no job; the scheduled sweep found it: {status(STUCK_FILE)}")
+    for queue, entries in letters.items():
+        for entry in entries:
+            reason = entry["failure"].get("error_message", "no reason")
+            lines.append(f"dead-lettered to {queue}: {entry['job']}: {reason}")
+    for tenant, actions in ledgers.items():
+        lines.append(f"FIFO, tenant {tenant}: {' -> '.join(actions)} (in order)")
+    return lines
 
 
 def dead_letters(runtime: LocalRuntime) -> dict[str, list[dict[str, Any]]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -89,19 +89,30 @@ class Consumer:
         self.dispatcher = dispatcher
         self.settings = settings
         self._backend = backend
+        self._default: SqsBackend | None = None
 
     @property
     def backend(self) -> SqsBackend:
         """The SQS port the effects go through; boto3's defaults unless set (built on first use)."""
-        if self._backend is None:
-            from .sqs import default_backend
-
-            self._backend = default_backend()
-        return self._backend
+        return self.backend_for(None)
 
     @backend.setter
     def backend(self, backend: SqsBackend) -> None:
         self._backend = backend
+
+    def backend_for(self, context: Any) -> SqsBackend:
+        """The port for one invocation: the one this consumer was given; else the one the invocation's
+        context carries (``sqs_backend``: the test kit's); else boto3's defaults (built on first use)."""
+        if self._backend is not None:
+            return self._backend
+        carried = getattr(context, "sqs_backend", None)
+        if carried is not None:
+            return cast("SqsBackend", carried)
+        if self._default is None:
+            from .sqs import default_backend
+
+            self._default = default_backend()
+        return self._default
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Handle one Lambda invocation (see the module docstring)."""
@@ -174,6 +185,10 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         self.payloads_done: list[Any] = []  # S3 pointers of the jobs that succeeded
         self.cutoff = TimeCutoff(None, settings.time_margin_ms)  # set again per batch, with its context
 
+    @property
+    def backend(self) -> SqsBackend:
+        return self.consumer.backend_for(self.lambda_context)
+
     # -- Powertools hooks ---------------------------------------------------------------------------
 
     def process(self) -> list[tuple[str, Any, Any]]:
@@ -189,7 +204,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         if any(fate is not DONE for fate in fates):
             from . import effects  # imported on the first failure: a lighter cold start
 
-            effects.apply_backoff(self.consumer.backend, zip(records, fates, strict=True))
+            effects.apply_backoff(self.backend, zip(records, fates, strict=True))
             outcomes = [self._bookkeep(record, fate) for record, fate in zip(records, fates, strict=True)]
         else:  # the common case, kept cheap: every record succeeded
             self.success_messages.extend(records)
@@ -209,7 +224,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         if fate is not DONE:
             from . import effects  # imported on the first failure: a lighter cold start
 
-            effects.apply_backoff(self.consumer.backend, [(record, fate)])
+            effects.apply_backoff(self.backend, [(record, fate)])
         return self._bookkeep(record, fate)
 
     async def _async_process_record(self, record: dict[str, Any]) -> tuple[str, Any, Any]:
@@ -220,7 +235,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         if fate is not DONE:
             from . import effects  # imported on the first failure: a lighter cold start
 
-            effects.apply_backoff(self.consumer.backend, [(record, fate)])
+            effects.apply_backoff(self.backend, [(record, fate)])
         return self._bookkeep(record, fate)
 
     def _delete_payloads(self) -> None:
@@ -378,7 +393,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         if decided.verdict == Verdict.DEAD_LETTER:
             from . import effects  # imported on the first failure: a lighter cold start
 
-            fate = effects.copy_to_dlq(self.consumer.backend, record, decided, job, attempt)
+            fate = effects.copy_to_dlq(self.backend, record, decided, job, attempt)
         logged = decided if fate.verdict == Verdict.DONE else fate
         self.metrics.count(job or "-", "failed")
         if fate.verdict == Verdict.DONE:
@@ -407,6 +422,4 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         body = wire.rehop(envelope, self.dispatcher.hop_signer())
         from . import effects  # imported on the first failure: a lighter cold start
 
-        return effects.send_next_hop(
-            self.consumer.backend, record, body, remaining, job=call.name, hop=envelope.hops + 1
-        )
+        return effects.send_next_hop(self.backend, record, body, remaining, job=call.name, hop=envelope.hops + 1)

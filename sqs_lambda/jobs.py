@@ -29,11 +29,18 @@ class SenderSlot:
     """Where a router's jobs go on ``.delay()``: the producer bound with ``Router.bind``, else one built
     on first use from the router's queue settings or, in Lambda, the environment the template sets."""
 
-    __slots__ = ("_producer", "queue_name", "queue_url", "registry")
+    __slots__ = ("_producer", "queue_name", "queue_url", "registry", "stage")
 
-    def __init__(self, registry: KnowsJobs, *, queue_url: str | None = None, queue_name: str | None = None) -> None:
+    def __init__(
+        self,
+        registry: KnowsJobs,
+        *,
+        queue_url: str | None = None,
+        queue_name: str | None = None,
+        stage: str | None = None,
+    ) -> None:
         self.registry = registry  # the producer validates arguments against these jobs
-        self.queue_url, self.queue_name = queue_url, queue_name
+        self.queue_url, self.queue_name, self.stage = queue_url, queue_name, stage
         self._producer: Producer | None = None
 
     def get(self) -> Producer:
@@ -50,7 +57,9 @@ class SenderSlot:
                     "this router is not bound to a queue: pass Router(queue_url=...) or set "
                     f"{QUEUE_URL_VARIABLE} (the template sets it in Lambda)"
                 )
-            self._producer = Producer(queue_url=url, queue_name=None if url else name, router=self.registry)
+            self._producer = Producer(
+                queue_url=url, queue_name=None if url else name, stage=self.stage, router=self.registry
+            )
         return self._producer
 
     def bind(self, producer: Producer | None) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -46,10 +48,28 @@ def record_fields(*, job: str | None, message_id: str | None, attempt: int, cont
     return fields
 
 
+OutcomeListener = Callable[[str, "str | None", "str | None"], None]  # (verdict, job, message id)
+_listeners: list[OutcomeListener] = []
+
+
+@contextmanager
+def outcomes_heard(listener: OutcomeListener) -> Iterator[None]:
+    """Call ``listener(verdict, job, message_id)`` for each record that did not simply succeed (a
+    ``dead_letter`` verdict only once its DLQ copy landed), while the block runs. The test kit counts
+    dead letters with it; a success costs nothing."""
+    _listeners.append(listener)
+    try:
+        yield
+    finally:
+        _listeners.remove(listener)
+
+
 def log_outcome(
     fate: Fate, *, job: str | None, message_id: str | None, attempt: int, context: Any = None, arguments: Any = None
 ) -> None:
     """Log a record that did not simply succeed, once, at the level its fate deserves."""
+    for listener in _listeners:
+        listener(fate.verdict, job, message_id)
     fields = record_fields(job=job, message_id=message_id, attempt=attempt, context=context)
     fields["fate"] = fate.verdict
     if fate.error is not None:

@@ -37,6 +37,7 @@ class Router(Registry):
     Settings (all optional):
     - ``queue_url`` / ``queue_name``: the queue that ``.delay()`` sends to. Default: the
       ``SQS_LAMBDA_QUEUE_URL`` / ``SQS_LAMBDA_QUEUE_NAME`` environment variables (set by the template).
+      ``stage`` prefixes a ``queue_name`` as ``Producer`` does (default ``$SQS_LAMBDA_STAGE``).
     - ``default_max_retries``, ``default_backoff``: the failure policy of jobs that do not set their own.
     - ``unknown_job``: ``"reject"`` (default, to the DLQ) or ``"retry"`` an envelope naming no job.
     - ``raise_on_entire_batch_failure``: raise instead of returning every id when all records fail.
@@ -55,6 +56,7 @@ class Router(Registry):
         *,
         queue_url: str | None = None,
         queue_name: str | None = None,
+        stage: str | None = None,
         default_max_retries: int | None = None,
         default_backoff: _backoff.BackoffPolicy | None = None,
         unknown_job: UnknownJobFate = "reject",
@@ -77,7 +79,7 @@ class Router(Registry):
             unknown_job=unknown_job,
         )
         super().__init__(default_policy)
-        self.sender = SenderSlot(self, queue_url=queue_url, queue_name=queue_name)
+        self.sender = SenderSlot(self, queue_url=queue_url, queue_name=queue_name, stage=stage)
         self.dispatcher = Dispatcher(
             self, accept=accept, aliases=aliases, signing_key=signing_key, payload_buckets=payload_buckets
         )

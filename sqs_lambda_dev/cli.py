@@ -307,7 +307,7 @@ def explain(error: BaseException) -> str:
 
     from sqs_lambda.errors import SqsLambdaError
 
-    endpoint = STATE.get("endpoint") or "the endpoint"
+    endpoint = STATE.get("endpoint") or "it"
     if isinstance(error, USAGE_ERRORS):
         return " ".join(str(error.format_message()).split())
     if isinstance(error, SqsLambdaError):
@@ -315,7 +315,7 @@ def explain(error: BaseException) -> str:
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return "no AWS credentials found: configure them (aws configure), or use --local / --endpoint-url"
     if isinstance(error, EndpointConnectionError | ConnectionRefusedError | ConnectTimeoutError):
-        return f"cannot reach {endpoint}: is it running? ({error})"
+        return f"cannot reach the endpoint {endpoint}: is it running? ({error})"
     if isinstance(error, NoRegionError):
         return "no AWS region set: pass --region or export AWS_REGION (or use --local)"
     if isinstance(error, ClientError):
@@ -323,9 +323,11 @@ def explain(error: BaseException) -> str:
         code, message = str(details.get("Code", "")), str(details.get("Message", ""))
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code.isdigit() or "<" in message or not code:  # an HTML page or a bare status: not SQS at all
-            return f"{endpoint} does not answer as SQS does (HTTP {status or code} to {error.operation_name})"
+            return (
+                f"the endpoint {endpoint} does not answer as SQS does (HTTP {status or code} to {error.operation_name})"
+            )
         if "NonExistentQueue" in code or "QueueDoesNotExist" in code:
-            return f"queue not found on {endpoint}"
+            return f"queue not found (on {endpoint})"
         return f"AWS said {code}: {' '.join(message.split())}"
     if isinstance(error, json.JSONDecodeError):
         return f"not valid JSON: {error}"

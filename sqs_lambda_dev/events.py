@@ -121,6 +121,7 @@ class LambdaContext:
     function_version: str = "$LATEST"
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "local"
+    sqs_backend: Any = None  # an SQS port for this invocation (the test kit's InMemoryQueue), if any
     _deadline: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:

@@ -4,8 +4,21 @@ The fixtures (``sqs_local``, ``sqs_queue``, ``sqs_lambda_router``) come from the
 package registers; everything else is importable from here.
 """
 
-from sqs_lambda_dev.events import LambdaContext, lambda_context, queue_arn, scheduled_event, sqs_event, sqs_record
+from typing import Any
+
+from sqs_lambda_dev.events import LambdaContext, queue_arn, scheduled_event, sqs_event, sqs_record
 from sqs_lambda_testing.memory import DrainResult, InMemoryQueue, StoredMessage, drain
+
+
+def lambda_context(remaining_ms: int = 30_000, *, sqs: Any = "memory", **fields: Any) -> LambdaContext:
+    """A Lambda context whose remaining time counts down from ``remaining_ms``.
+
+    It carries an SQS port for the invocation: a fresh :class:`InMemoryQueue` by default (``context.sqs_backend``),
+    so a poison record's DLQ copy, a backoff or a delay hop lands there and a unit test needs no AWS. A router
+    given a port of its own (``Router.bind``/``router.backend``) keeps it; ``sqs=None`` carries none."""
+    backend = InMemoryQueue() if sqs == "memory" else sqs
+    return LambdaContext(remaining_ms=remaining_ms, sqs_backend=backend, **fields)
+
 
 __all__ = [
     "DrainResult",

@@ -210,33 +210,28 @@ def drain(router: Router, queue: InMemoryQueue, *, max_attempts: int = 5, max_me
     A message that keeps failing is moved to ``queue.dead_letters`` after ``max_attempts`` (standing in
     for the redrive policy). Returns counts.
     """
-    from sqs_lambda_dev.events import lambda_context
+    from sqs_lambda_dev.events import LambdaContext
 
     result = DrainResult()
-    previous = router.backend
-    router.backend = queue
-    try:
-        handled = 0
-        while queue.messages and handled < max_messages:
-            message = queue.messages.pop(0)
-            message.receive_count += 1
-            handled += 1
-            received = message.received(uuid.uuid4().hex)
-            dead_before = len(queue.dead_letters)
-            response = router.lambda_handler(
-                {"Records": [lambda_record(received, arn=queue.arn)]}, lambda_context(remaining_ms=900_000)
-            )
-            if len(queue.dead_letters) > dead_before:
+    handled = 0
+    while queue.messages and handled < max_messages:
+        message = queue.messages.pop(0)
+        message.receive_count += 1
+        handled += 1
+        received = message.received(uuid.uuid4().hex)
+        dead_before = len(queue.dead_letters)
+        # The queue is the invocation's SQS port (a router given a port of its own keeps it).
+        context = LambdaContext(remaining_ms=900_000, sqs_backend=queue)
+        response = router.lambda_handler({"Records": [lambda_record(received, arn=queue.arn)]}, context)
+        if len(queue.dead_letters) > dead_before:
+            result.dead_lettered += 1
+        elif response.get("batchItemFailures"):
+            result.failed_attempts += 1
+            if message.receive_count >= max_attempts:
+                queue.dead_letters.append(message)
                 result.dead_lettered += 1
-            elif response.get("batchItemFailures"):
-                result.failed_attempts += 1
-                if message.receive_count >= max_attempts:
-                    queue.dead_letters.append(message)
-                    result.dead_lettered += 1
-                else:
-                    queue.messages.append(message)
             else:
-                result.processed += 1
-    finally:
-        router.backend = previous
+                queue.messages.append(message)
+        else:
+            result.processed += 1
     return result

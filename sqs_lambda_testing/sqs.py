@@ -25,6 +25,20 @@ class QueuePair:
         return self.arn.rsplit(":", 1)[-1]
 
 
+@dataclass
+class Delivery:
+    """One batch delivered by :meth:`LocalSqs.deliver` (the ``sqs_lambda_router`` fixture), by message id:
+    ``succeeded`` ran to success, ``dead_lettered`` went to the DLQ with its reason (both were deleted from
+    the queue), ``failed`` were reported in ``batchItemFailures`` (back to the queue).
+    ``whole_batch_failed`` and ``problem`` say when Lambda would have retried the whole batch, and why."""
+
+    succeeded: list[str]
+    dead_lettered: list[str]
+    failed: list[str]
+    whole_batch_failed: bool = False
+    problem: str = ""
+
+
 class LocalSqs:
     """An SQS endpoint with conveniences for tests: queue pairs, counts, draining and delivery."""
 
@@ -106,10 +120,12 @@ class LocalSqs:
         wait: int = 1,
         timeout_seconds: float = 30.0,
         handler: Any = None,
-    ) -> Any:
+    ) -> Delivery | None:
         """Receive one batch and run it through ``router.lambda_handler`` as Lambda's trigger would.
 
-        Returns the trigger's judgement (None when the queue had nothing)."""
+        Returns a :class:`Delivery` (None when the queue had nothing)."""
+        from sqs_lambda import observe
+        from sqs_lambda.policy import Verdict
         from sqs_lambda_dev.local.invocation import InProcessFunction
         from sqs_lambda_dev.local.trigger import Trigger, TriggerConfig
 
@@ -117,4 +133,22 @@ class LocalSqs:
         function = InProcessFunction(handler or router.lambda_handler, timeout=timeout_seconds)
         trigger = Trigger(config, function, self.backend)
         messages = trigger.receive(wait_seconds=wait)
-        return trigger.deliver(messages) if messages else None
+        if not messages:
+            return None
+        dead: set[str] = set()
+
+        def heard(verdict: str, job: str | None, message_id: str | None) -> None:
+            if verdict == Verdict.DEAD_LETTER and message_id is not None:
+                dead.add(message_id)
+
+        with observe.outcomes_heard(heard):
+            judgement = trigger.deliver(messages)
+        if judgement is None:
+            return None
+        return Delivery(
+            succeeded=[i for i in judgement.succeeded if i not in dead],
+            dead_lettered=[i for i in judgement.succeeded if i in dead],
+            failed=judgement.failed,
+            whole_batch_failed=judgement.whole_batch_failed,
+            problem=judgement.problem,
+        )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -137,7 +138,7 @@ class Display:
     def _render(self) -> Group:
         parts: list[Any] = []
         if self.runtime is not None:
-            parts += [self.queue_table(self.runtime), self.function_table(self.runtime)]
+            parts += [self.queue_table(self.runtime), self.function_table(self.function_stats(self.runtime))]
         parts += self._recent
         return Group(*parts)
 
@@ -164,15 +165,18 @@ class Display:
 
     @staticmethod
     def function_stats(runtime: LocalRuntime) -> dict[str, dict[str, Any]]:
-        """Per function: its triggers' invocations and records, and its environments' life."""
+        """Per function: its invocations (by any event source), its triggers' records (succeeded, sent
+        to the DLQ, failed), and its environments' life."""
         stats: dict[str, dict[str, Any]] = {}
         for function in runtime.functions.values():
             triggers = [t.stats for t in runtime.triggers.values() if t.function is function]
             durations = [d for t in triggers for d in t.durations_ms]
+            dead_lettered = function.stats.dead_lettered
             stats[function.name] = {
-                "invocations": sum(t.invocations for t in triggers),
+                "invocations": function.stats.invocations,
                 "records": sum(t.records for t in triggers),
-                "succeeded": sum(t.succeeded for t in triggers),
+                "succeeded": max(0, sum(t.succeeded for t in triggers) - dead_lettered),
+                "dead_lettered": dead_lettered,
                 "failed": sum(t.failed for t in triggers),
                 "p50_ms": percentile(durations, 0.5),
                 "p95_ms": percentile(durations, 0.95),
@@ -183,19 +187,22 @@ class Display:
             }
         return stats
 
-    @classmethod
-    def function_table(cls, runtime: LocalRuntime) -> Table:
-        table = Table(title="functions", title_justify="left")
-        columns = ("function", "invocations", "records", "ok", "failed", "p50 ms", "p95 ms", "cold", "timeouts", "envs")
-        for column in columns:
-            table.add_column(column, justify="left" if column == "function" else "right")
-        for name, stats in cls.function_stats(runtime).items():
+    @staticmethod
+    def function_table(stats: dict[str, dict[str, Any]]) -> Table:
+        """One row per function (:meth:`function_stats`), in 80 columns: names lose their common prefix."""
+        prefix = common_prefix(list(stats))
+        title = "functions" + (f" ({prefix}...)" if prefix else "") + ", p50/p95 in ms"
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0), show_edge=False)
+        table.add_column("function", no_wrap=True, overflow="ellipsis", max_width=24)
+        for header in ("calls", "recs", "ok", "dlq", "fail", "p50", "p95", "cold", "t/o", "envs"):
+            table.add_column(header, justify="right", no_wrap=True, min_width=len(header) + 1)
+        for name, row in stats.items():
             table.add_row(
-                name,
-                *(str(stats[key]) for key in ("invocations", "records", "succeeded", "failed")),
-                f"{stats['p50_ms']:.0f}",
-                f"{stats['p95_ms']:.0f}",
-                *(str(stats[key]) for key in ("cold_starts", "timeouts", "environments")),
+                name[len(prefix) :],
+                *(str(row[key]) for key in ("invocations", "records", "succeeded", "dead_lettered", "failed")),
+                f"{row['p50_ms']:.0f}",
+                f"{row['p95_ms']:.0f}",
+                *(str(row[key]) for key in ("cold_starts", "timeouts", "environments")),
             )
         return table
 
@@ -216,9 +223,20 @@ class Display:
             )
             return
         self.console.print(self.queue_table(runtime))
-        self.console.print(self.function_table(runtime))
+        self.console.print(self.function_table(self.function_stats(runtime)))
         if extra:
             self.console.print_json(json.dumps(extra, default=str))
+
+
+def common_prefix(names: list[str]) -> str:
+    """The prefix every name shares, up to a ``-`` (none for a single name: it is shown whole)."""
+    if len(names) < 2:
+        return ""
+    shared = names[0]
+    for name in names[1:]:
+        while not name.startswith(shared):
+            shared = shared[:-1]
+    return shared[: shared.rfind("-") + 1] if "-" in shared else ""
 
 
 def is_terminal() -> bool:

@@ -35,6 +35,7 @@ from sqs_lambda_dev.local.runtime_api import Invocation, RuntimeApi
 
 OnEvent = Callable[[str, dict[str, Any]], None]
 
+DEAD_LETTER_MARK = '"fate":"dead_letter"'  # in sqs-lambda's JSON line for a record copied to its DLQ
 INIT_LIMIT_SECONDS = 10.0  # Lambda's init phase; a slower init is retried within the invocation's timeout
 
 
@@ -200,6 +201,8 @@ class PoolStats:
     live: int = 0
     peak: int = 0
     init_ms: float = 0.0  # the last cold start's
+    invocations: int = 0  # by any event source (SQS, HTTP...)
+    dead_lettered: int = 0  # records its router reported sent to the DLQ (read from its JSON outcome lines)
 
 
 class FunctionPool:
@@ -229,6 +232,8 @@ class FunctionPool:
         self._generation = 0  # bumped by retire(): older environments are not reused
 
     def log(self, line: str) -> None:
+        if DEAD_LETTER_MARK in line:  # the router's own outcome line: the record was deleted, but not "ok"
+            self.stats.dead_lettered += 1
         self.on_event("log", {"function": self.name, "line": line})
 
     @property
@@ -312,6 +317,7 @@ class FunctionPool:
 
     def invoke(self, event: dict[str, Any]) -> Outcome:
         request_id = str(uuid.uuid4())
+        self.stats.invocations += 1
         try:
             environment, init_ms = self._acquire()
         except InitError as error:

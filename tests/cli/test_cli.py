@@ -302,6 +302,14 @@ def test_local_demo_until_idle_json(tmp_path: Path) -> None:
     posted = [e for e in events if e["event"] == "http"]
     assert len(posted) == 5 and all(e["route"] == "POST /files" and e["status"] == 202 for e in posted)
     assert not (tmp_path / ".sqs-lambda" / "local.json").exists()  # the state file is removed on exit
+    # The story names every thread, and the counts tell ok from dead-lettered (#20, item 11)
+    story = " | ".join(summary["story"])
+    assert "large.log: 1.6 MiB sent inline" in story and "travelled as an S3 pointer: PROCESSED" in story
+    assert "forgotten.txt: left in PENDING with no job; the scheduled sweep found it: PROCESSED" in story
+    assert "dead-lettered to dev-jobs-dlq: process_file: file photo.png is not a text file" in story
+    worker, api = summary["functions"]["dev-files-worker"], summary["functions"]["dev-files-api"]
+    assert worker["dead_lettered"] == 1 and worker["succeeded"] == worker["records"] - 1
+    assert api["invocations"] == 5  # POST /files: the API function's invocations are counted too
 
 
 @pytest.mark.timeout(180)

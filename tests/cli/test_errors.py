@@ -65,7 +65,11 @@ def fifo_queue(sqs_local: LocalSqs) -> str:
 
 # (arguments, what the one line must say, exit code); "{not_sqs}", "{engine}" and "{fifo}" are filled in
 CASES: list[tuple[list[str], str, int]] = [
-    (["status", "--endpoint-url", "{not_sqs}"], "{not_sqs} does not answer as SQS does (HTTP 501 to ListQueues)", 2),
+    (
+        ["status", "--endpoint-url", "{not_sqs}"],
+        "the endpoint {not_sqs} does not answer as SQS does (HTTP 501 to ListQueues)",
+        2,
+    ),
     (["local", "--parameter", "Stage"], "--parameter 'Stage': write it as Name=Value", 2),
     (
         ["local", "--parameter", "Nope=1"],
@@ -81,7 +85,11 @@ CASES: list[tuple[list[str], str, int]] = [
     (["send-raw", "x", "--queue", "{fifo}", "--endpoint-url", "{engine}"], "is FIFO: pass --group GROUP", 2),
     (["send", "hello", "--kwargs", "{{nope", "--queue", "q", "--endpoint-url", "{engine}"], "not valid JSON", 2),
     (["status", "--aws"], "no AWS region set: pass --region or export AWS_REGION", 2),
-    (["status", "--endpoint-url", "http://127.0.0.1:9"], "cannot reach http://127.0.0.1:9: is it running?", 2),
+    (
+        ["status", "--endpoint-url", "http://127.0.0.1:9"],
+        "cannot reach the endpoint http://127.0.0.1:9: is it running?",
+        2,
+    ),
     (["env"], "no local runtime is running here", 2),
     (["redrive", "x", "--local"], "no local runtime is running here", 2),
     (["purge", "{fifo}", "--force", "--endpoint-url", "{engine}"], "nobody answered (stdin is closed): pass --yes", 2),

@@ -31,3 +31,11 @@ def test_signup_sends_a_welcome_email() -> None:
 def test_a_lambda_event() -> None:
     response = router.lambda_handler(sqs_event(("welcome", {"email": "x@example.com"})), lambda_context())
     assert response == {"batchItemFailures": []}
+
+
+def test_a_poison_record_goes_to_the_dlq_with_no_aws() -> None:
+    context = lambda_context()  # carries an InMemoryQueue: the DLQ copy lands there
+    response = router.lambda_handler(sqs_event(("signup", {"email": "nope"})), context)
+    assert response == {"batchItemFailures": []}  # copied to the DLQ, so Lambda deletes it
+    (dead_letter,) = context.sqs_backend.sends
+    assert dead_letter["attributes"]["failure.error_message"]["StringValue"] == "not an email address"

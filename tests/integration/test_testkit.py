@@ -70,3 +70,25 @@ def test_signing_keys_from_ssm_and_secrets_manager(sqs_local: LocalSqs) -> None:
     assert signing.keys(loader) == [b"k-new", b"k-old"]
     aws.client("secretsmanager").put_secret_value(SecretId="jobs/keys", SecretString="changed")
     assert signing.keys(loader) == [b"k-new", b"k-old"]  # loaded once per container
+
+
+def test_the_router_fixture_tells_succeeded_from_dead_lettered(
+    sqs_local: LocalSqs, sqs_queue: QueuePair, sqs_lambda_router: Any
+) -> None:
+    from sqs_lambda import Reject
+    from sqs_lambda_testing.sqs import Delivery
+
+    router = Router(queue_url=sqs_queue.url)
+
+    @router.job()
+    def check(n: int) -> None:
+        if n == 1:
+            raise Reject("one is poison")
+        if n == 2:
+            raise RuntimeError("two fails for now")
+
+    ids = [router.producer.send("check", n=n) for n in range(3)]
+    delivery = sqs_lambda_router(router, sqs_queue)
+    assert isinstance(delivery, Delivery)
+    assert delivery.succeeded == [ids[0]] and delivery.dead_lettered == [ids[1]] and delivery.failed == [ids[2]]
+    assert not delivery.whole_batch_failed and sqs_local.total(sqs_queue.dlq_url) == 1
