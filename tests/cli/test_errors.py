@@ -138,7 +138,7 @@ def test_help_shows_flags_as_flags_and_every_option_has_help(project: Path) -> N
     ]
     for command in commands:
         text = run([command, "--help"], project).stdout
-        assert "<bool>" not in text and "--no-" not in text, (command, text)
+        assert "<bool>" not in text and " / --no-" not in text, (command, text)
         options = text.split("Arguments:" if "Arguments:" in text else "Options:", 1)[1].splitlines()
         for line in options:
             entry = line.strip()
