@@ -203,7 +203,7 @@ def local(
         runtime.drain()
         display.stop_live()
         extra = demo_script.outcome(runtime) if demo_script is not None and sent and not signals.forced else None
-        if runtime.template is not None and not signals.forced:
+        if runtime.started and not signals.forced:
             display.summary(runtime, extra)
         runtime.stop()
         signals.restore()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqs_lambda import codec
+from sqs_lambda.errors import ConfigurationError
 from sqs_lambda_dev.template import Template
 
 QUEUE_ATTRIBUTES = (
@@ -64,6 +65,10 @@ def create(template: Template, clients: Any) -> LocalResources:
             attributes["FifoQueue"] = "true"
             if str(properties.get("ContentBasedDeduplication", "")).lower() == "true":
                 attributes["ContentBasedDeduplication"] = "true"
+        if attributes.get("FifoQueue") == "true" and not name.endswith(".fifo"):
+            raise ConfigurationError(
+                f"{logical}: QueueName {name!r} is FIFO but does not end in .fifo, as SQS requires"
+            )
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         made.queue_urls[logical] = url
         made.queue_arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][

@@ -121,6 +121,7 @@ class LocalRuntime:
         self.triggers: dict[str, Trigger] = {}
         self.schedules: list[ScheduledTarget] = []
         self._stop = threading.Event()
+        self.started = False  # start() went through: its resources exist
         self._threads: list[threading.Thread] = []
         self.started_at = time.monotonic()
 
@@ -166,6 +167,7 @@ class LocalRuntime:
         self._build_schedules()
         self._serve_apis()
         self._write_state()
+        self.started = True
 
     def _check_python_versions(self, specs: dict[str, FunctionSpec]) -> None:
         """Say once which functions declare another Python than the one running them here."""

@@ -154,3 +154,17 @@ def test_errors_before_a_message_exists_name_the_job_not_an_empty_message() -> N
         str(JobArgumentError("invalid arguments: x", message_id="", job="ship")) == "job 'ship': invalid arguments: x"
     )
     assert str(JobArgumentError("bad", message_id="m1", job="ship")) == "message m1 (job 'ship'): bad"
+
+
+def test_local_names_a_fifo_queue_whose_name_lacks_fifo(tmp_path: Path) -> None:
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {"Jobs": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "jobs", "FifoQueue": True}}},
+    }
+    (tmp_path / "template.yaml").write_text(json.dumps(template))
+    done = run(["local", "--until-idle"], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: Jobs: QueueName 'jobs' is FIFO but does not end in .fifo, as SQS requires"
+    ]
+    assert "queues" not in done.stdout  # no summary of a runtime that never started
