@@ -181,7 +181,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         self.fifo = fifo
         self.lambda_context = None  # type: ignore[assignment]  # Powertools sets it only when given one
         self.metrics = observe.BatchMetrics()
-        self.hooks = Hooks(self.metrics, observe.tracing_enabled())
+        self.hooks = Hooks(self.metrics, observe.tracing_enabled(), port=lambda: self.backend)
         self.payloads_done: list[Any] = []  # S3 pointers of the jobs that succeeded
         self.cutoff = TimeCutoff(None, settings.time_margin_ms)  # set again per batch, with its context
 

@@ -25,6 +25,7 @@ import asyncio
 import inspect
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import observe
@@ -35,6 +36,7 @@ from .errors import ConfigurationError, Retry
 if TYPE_CHECKING:
     from .policy import Idempotency
     from .router import Call
+    from .sqs import SqsBackend
 
 TABLE_VARIABLE = "SQS_LAMBDA_IDEMPOTENCY_TABLE"
 KEY_PREFIX = "sqs-lambda"
@@ -55,7 +57,9 @@ def table_name() -> str:
     return table
 
 
-def _expiry(settings: Idempotency, record: Any) -> int:
+def _expiry(settings: Idempotency, record: Any, port: Callable[[], SqsBackend] | None) -> int:
+    """How long a key is kept: the job's ``expires_after``, else its queue's retention, read through the
+    batch's SQS port (the router's configured one; boto3's defaults only when there is none)."""
     if settings.expires_after is not None:
         return settings.expires_after
     from .sqs import DEFAULT_RETENTION, default_backend
@@ -64,7 +68,7 @@ def _expiry(settings: Idempotency, record: Any) -> int:
     if not arn:
         return DEFAULT_RETENTION
     try:
-        return default_backend().queue_info(arn=arn).retention
+        return (port or default_backend)().queue_info(arn=arn).retention
     except Exception:  # the queue cannot be read: remember keys as long as SQS keeps messages by default
         return DEFAULT_RETENTION
 
@@ -104,7 +108,7 @@ def key_value(call: Call, record: Any) -> str:
     return message_id
 
 
-def run_once(call: Call, record: Any) -> None:
+def run_once(call: Call, record: Any, port: Callable[[], SqsBackend] | None = None) -> None:
     """Run ``call`` unless its key says it already ran (see the module docstring). Synchronous: an
     ``async def`` job runs in an event loop of its own (see :func:`run_once_async`)."""
     from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
@@ -113,7 +117,7 @@ def run_once(call: Call, record: Any) -> None:
     settings = call.policy.idempotency if call.policy is not None else None
     assert settings is not None
     key = key_value(call, record)
-    layer, config = _store(call.name, _expiry(settings, record))
+    layer, config = _store(call.name, _expiry(settings, record, port))
     lambda_context = INVOCATION.get()
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)
@@ -149,10 +153,10 @@ def run_once(call: Call, record: Any) -> None:
         )
 
 
-async def run_once_async(call: Call, record: Any) -> None:
+async def run_once_async(call: Call, record: Any, port: Callable[[], SqsBackend] | None = None) -> None:
     """:func:`run_once` for an ``async def`` job inside a running loop: Powertools' handler is
     synchronous, so it runs in a worker thread, and the job in a loop of that thread."""
-    await asyncio.to_thread(run_once, call, record)
+    await asyncio.to_thread(run_once, call, record, port)
 
 
 async def _awaiting(result: Any) -> Any:

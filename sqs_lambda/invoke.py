@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import observe
@@ -28,17 +28,26 @@ from .observe import RUNNING
 
 if TYPE_CHECKING:
     from .router import Call
+    from .sqs import SqsBackend
 
 
 class Hooks:
-    """What is observed around each job: durations and success counts (metrics), trace subsegments."""
+    """What is observed around each job (durations and success counts for metrics, trace subsegments),
+    and the batch's SQS port (``port()``, resolved only when a job needs it: an idempotent job reads its
+    queue's retention)."""
 
-    __slots__ = ("metrics", "observed", "tracing")
+    __slots__ = ("metrics", "observed", "port", "tracing")
 
-    def __init__(self, metrics: observe.BatchMetrics | None = None, tracing: bool = False) -> None:
+    def __init__(
+        self,
+        metrics: observe.BatchMetrics | None = None,
+        tracing: bool = False,
+        port: Callable[[], SqsBackend] | None = None,
+    ) -> None:
         self.metrics = metrics if metrics is not None and metrics.enabled else None
         self.tracing = tracing
         self.observed = self.metrics is not None or tracing
+        self.port = port
 
 
 NO_HOOKS = Hooks()
@@ -58,7 +67,7 @@ async def invoke(call: Call, record: Any = None, hooks: Hooks = NO_HOOKS, *, in_
     try:
         if policy is not None and policy.idempotency is not None:
             with running_with(call.context), _traced(call.name, hooks):
-                await _once(call, record, in_loop)
+                await _once(call, record, in_loop, hooks.port)
         elif hooks.observed or call.context or CURRENT.get():
             with running_with(call.context), _traced(call.name, hooks):
                 result = call.target(*call.args, **call.kwargs)
@@ -103,13 +112,13 @@ def drive(coroutine: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a coroutine suspended outside an event loop")
 
 
-async def _once(call: Call, record: Any, in_loop: bool) -> None:
+async def _once(call: Call, record: Any, in_loop: bool, port: Callable[[], SqsBackend] | None) -> None:
     from . import idempotency  # only when an idempotent job runs
 
     if in_loop and call.is_async:
-        await idempotency.run_once_async(call, record)
+        await idempotency.run_once_async(call, record, port)
     else:
-        idempotency.run_once(call, record)
+        idempotency.run_once(call, record, port)
 
 
 async def _completed(result: Awaitable[Any], in_loop: bool) -> None:

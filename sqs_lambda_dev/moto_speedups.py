@@ -16,8 +16,9 @@ which could go upstream as it is:
 One more fixes a race rather than a cost: receives from a FIFO queue are serialised per queue (moto
 picks a batch without a lock, so two pollers could share one message group).
 
-They are applied only to the pinned moto (:data:`PINNED`); any other version runs unpatched, slower,
-and says so once. ``tests/local/test_moto_speedups.py`` fails loudly when the pinned moto changes.
+They are applied only to the moto they were verified on (:data:`PINNED`); any other version runs
+unpatched, slower, and ``sqs-lambda local`` says so in one line at start (:func:`unverified_notice`).
+``tests/local/test_moto_speedups.py`` fails loudly when the pinned moto's patched code changes.
 """
 
 from __future__ import annotations
@@ -42,21 +43,30 @@ _receipts: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
 
 def installed_version() -> str:
-    import moto
+    """moto's version, read from its metadata (moto itself is not imported)."""
+    from importlib.metadata import version
 
-    return str(moto.__version__)
+    return version("moto")
+
+
+def verified() -> bool:
+    """The speed-ups were verified against the installed moto."""
+    return installed_version() == PINNED
+
+
+def unverified_notice() -> str | None:
+    """The one line the local runtime says at start when the installed moto runs unpatched."""
+    if verified():
+        return None
+    return (
+        f"moto {installed_version()}: the embedded engine runs plain moto (its speed-ups were verified on "
+        f"{PINNED} only); correct, but slower in deep queues"
+    )
 
 
 def apply() -> bool:
     """Patch moto's SQS models in this process; False (and nothing changed) on another moto version."""
-    if installed_version() != PINNED:
-        import warnings
-
-        warnings.warn(
-            f"moto {installed_version()} is not the pinned {PINNED}: the embedded SQS runs unpatched "
-            "(correct, but O(queue depth) per call)",
-            stacklevel=2,
-        )
+    if not verified():
         return False
     from moto.core import utils
     from moto.sqs import models

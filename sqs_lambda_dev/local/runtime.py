@@ -33,6 +33,7 @@ from sqs_lambda_dev.local.resources import LocalResources, create
 from sqs_lambda_dev.local.schedule import Schedule, ScheduledTarget
 from sqs_lambda_dev.local.trigger import FilterCriteria, Trigger, TriggerConfig
 from sqs_lambda_dev.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS, EmbeddedEngine
+from sqs_lambda_dev.moto_speedups import unverified_notice
 from sqs_lambda_dev.template import Template, load
 
 STATE_DIR = ".sqs-lambda"
@@ -142,6 +143,9 @@ class LocalRuntime:
             self.engine = EmbeddedEngine()
             self.endpoint = self.engine.start()
         self.on_event("engine", {"url": self.endpoint, "embedded": self.engine is not None})
+        notice = unverified_notice() if self.engine is not None else None
+        if notice:
+            self.on_event("warning", {"message": notice})
         # The endpoint is configuration: the runtime's own clients are given it, and each function gets it
         # in its environment (as a deployed function gets AWS's); os.environ is left alone.
         external_keys = self.engine is None and "AWS_ACCESS_KEY_ID" in os.environ  # an external engine's own

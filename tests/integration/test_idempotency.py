@@ -199,3 +199,31 @@ def test_idempotency_options_need_idempotent_true() -> None:
 
     with pytest.raises(ConfigurationError, match="need idempotent=True"):
         Router().job(expires_after=60)
+
+
+def test_expiry_reads_the_retention_through_the_routers_own_port(idempotency_table: str) -> None:
+    """Before: the retention was read through boto3's default client, whatever port the router had."""
+    import dataclasses
+
+    from sqs_lambda.sqs import QueueInfo
+    from sqs_lambda_testing import InMemoryQueue, lambda_context, sqs_event
+
+    asked: list[str | None] = []
+
+    class Port(InMemoryQueue):
+        def queue_info(self, *, url: str | None = None, arn: str | None = None) -> QueueInfo:
+            asked.append(arn)
+            return dataclasses.replace(super().queue_info(url=url, arn=arn), retention=1234)
+
+    router = Router()
+    router.backend = Port()
+
+    @router.job(idempotent=True)
+    def remembered(n: int) -> None: ...
+
+    event = sqs_event(("remembered", {"n": 1}), queue="remembered-jobs")
+    assert router.lambda_handler(event, lambda_context(60_000, sqs=None)) == {"batchItemFailures": []}
+    assert asked == [event["Records"][0]["eventSourceARN"]]
+    items = aws.client("dynamodb").scan(TableName=idempotency_table)["Items"]
+    (expiration,) = [int(i["expiration"]["N"]) for i in items if i["id"]["S"].startswith("sqs-lambda.remembered")]
+    assert abs(expiration - (time.time() + 1234)) < 30
