@@ -102,7 +102,8 @@ class Consumer:
 
     def backend_for(self, context: Any) -> SqsBackend:
         """The port for one invocation: the one this consumer was given; else the one the invocation's
-        context carries (``sqs_backend``: the test kit's); else boto3's defaults (built on first use)."""
+        context carries (``sqs_backend``: the test kit's in-memory queue, so a unit test never reaches
+        AWS); else boto3's defaults (built on first use)."""
         if self._backend is not None:
             return self._backend
         carried = getattr(context, "sqs_backend", None)

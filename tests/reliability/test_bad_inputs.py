@@ -254,6 +254,84 @@ def idempotent_duplicate(scene: Scene, caplog: pytest.LogCaptureFixture) -> None
     assert skipped.levelname == "INFO"
 
 
+class Order:
+    """A Django model by its shape (the router never imports Django): integer keys, row 7 only."""
+
+    class DoesNotExist(Exception):
+        pass
+
+    class _meta:
+        class pk:
+            @staticmethod
+            def to_python(value: Any) -> int:
+                return int(value)  # Django's AutoField raises on "not an order" too
+
+    class _default_manager:
+        rows: dict[int, Any] = {}
+
+        @classmethod
+        def get(cls, pk: Any) -> Any:
+            if int(pk) not in cls.rows:
+                raise Order.DoesNotExist
+            return cls.rows[int(pk)]
+
+
+def order_router(scene: Scene) -> Router:
+    router = Router(queue_url=scene.queue.url)
+
+    @router.job()
+    def ship(order: Order) -> None: ...
+
+    return router
+
+
+def model_not_a_key(scene: Scene) -> None:
+    router = order_router(scene)
+    with pytest.raises(JobArgumentError, match="'order' must be an instance of Order or its primary key"):
+        router.producer.send("ship", order="not an order")
+    assert scene.sqs.total(scene.queue.url) == 0
+    verdict = scene.consume(wire.encode("ship", {"order": "not an order"})[0], router=router)
+    assert verdict is not None and verdict.failed == [] and len(verdict.dead_lettered) == 1
+    reason = scene.reason()
+    assert reason["error_message"] == "job 'ship': 'not an order' is not a primary key of Order"
+    assert reason["job"] == "ship"
+
+
+def model_row_deleted(scene: Scene) -> None:
+    verdict = scene.consume(wire.encode("ship", {"order": 7})[0], router=order_router(scene))
+    assert verdict is not None and len(verdict.dead_lettered) == 1
+    reason = scene.reason()
+    assert reason["error_type"] == "Reject" and reason["job"] == "ship"
+    assert reason["error_message"] == "job 'ship': Order with primary key 7 does not exist"
+
+
+def cli_parameters(scene: Scene) -> None:
+    from sqs_lambda_dev.cli import parse_parameters
+    from sqs_lambda_dev.template import parameter_values
+
+    with pytest.raises(ConfigurationError, match=r"--parameter 'Stage': write it as Name=Value"):
+        parse_parameters(["Stage"])
+    template = {"Parameters": {"Stage": {"Type": "String", "Default": "dev"}}}
+    with pytest.raises(ConfigurationError, match=r"--parameter Stag: the template declares no such parameter"):
+        parameter_values(template, {"Stag": "x"})
+
+
+def fifo_without_suffix(scene: Scene, tmp_path: Path) -> None:
+    from sqs_lambda import aws
+    from sqs_lambda_dev.doctor import validate
+    from sqs_lambda_dev.local.resources import create
+    from sqs_lambda_dev.template import load
+
+    path = tmp_path / "template.yaml"
+    path.write_text(json.dumps({"Resources": {"Jobs": {"Type": "AWS::SQS::Queue", "Properties": {
+        "QueueName": "jobs", "FifoQueue": True}}}}))  # fmt: skip
+    assert [(f.rule, f.resource, f.severity) for f in validate(path) if f.rule == "fifo-name"] == [
+        ("fifo-name", "Jobs", "error")
+    ]
+    with pytest.raises(ConfigurationError, match=r"Jobs: QueueName 'jobs' is FIFO but does not end in \.fifo"):
+        create(load(path), lambda service: aws.client(service, "us-east-1"))
+
+
 CASES: dict[str, Callable[..., None]] = {
     "body is not JSON (no text route)": lambda s: s.expect_dlq("hello", "NoRouteError", "the body is not JSON"),
     "JSON that is not an envelope, no raw route matches": lambda s: s.expect_dlq(
@@ -341,6 +419,10 @@ CASES: dict[str, Callable[..., None]] = {
     "producer: negative or too long delay": producer_case(bad_delay),
     "producer: FIFO without group id, or with a delay": producer_case(fifo_rules),
     "producer: entries SQS refuses (sender's fault), or still failing after retries": send_error,
+    "Django: a model parameter given what is neither an instance nor a primary key of the model": model_not_a_key,
+    "Django: a model argument whose row was deleted before the job ran": model_row_deleted,
+    "CLI: `--parameter` without `=value`, or a name the template does not declare": cli_parameters,
+    "template: a FIFO queue whose `QueueName` does not end in `.fifo`": fifo_without_suffix,
 }
 
 
@@ -376,6 +458,7 @@ def test_bad_input(
     sqs_queue: QueuePair,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     caplog.set_level(logging.INFO)
     case = CASES[row]
@@ -383,6 +466,8 @@ def test_bad_input(
     wanted = case.__code__.co_varnames[: case.__code__.co_argcount]
     if "caplog" in wanted:
         case(scene, caplog)
+    elif "tmp_path" in wanted:
+        case(scene, tmp_path)
     elif "monkeypatch" in wanted:
         case(scene, monkeypatch)
     else:

@@ -289,7 +289,7 @@ def test_every_record_is_run_reported_or_dead_lettered(
         records.append(record)
     succeeded.clear()
 
-    response = ROUTERS[router_name].lambda_handler({"Records": records}, lambda_context(remaining_ms=120_000))
+    response = ROUTERS[router_name].lambda_handler({"Records": records}, lambda_context(remaining_ms=120_000, sqs=None))
 
     reported = [item["itemIdentifier"] for item in response["batchItemFailures"]]
     assert len(reported) == len(set(reported)) and set(reported) <= {r["messageId"] for r in records}
