@@ -115,8 +115,9 @@ class Consumer:
             self._default = default_backend()
         return self._default
 
-    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        """Handle one Lambda invocation (see the module docstring)."""
+    def handle(self, event: Any, context: Any = None, *, port: SqsBackend | None = None) -> dict[str, Any]:
+        """Handle one Lambda invocation (see the module docstring). ``port``, when given, is the SQS port
+        of this invocation's effects (worker mode passes its heartbeat-aware one)."""
         if not isinstance(event, dict):
             observe.log_loudly("the event is not an object; nothing to process", event_type=type(event).__name__)
             return {"batchItemFailures": []}
@@ -126,7 +127,7 @@ class Consumer:
         if not isinstance(records, list) or not records:
             return {"batchItemFailures": []}
         first = next((r for r in records if isinstance(r, dict)), {})
-        processor = JobBatchProcessor(self, fifo=rec.is_fifo_arn(rec.source_arn(first)))
+        processor = JobBatchProcessor(self, fifo=rec.is_fifo_arn(rec.source_arn(first)), port=port)
         invocation = INVOCATION.set(context)
         try:
             with processor(records, handler=self.dispatcher.prepare, lambda_context=context):
@@ -173,7 +174,7 @@ class JobBatchProcessor(BasePartialBatchProcessor):
     ``exceptions``), and the response is built from them.
     """
 
-    def __init__(self, consumer: Consumer, *, fifo: bool) -> None:
+    def __init__(self, consumer: Consumer, *, fifo: bool, port: SqsBackend | None = None) -> None:
         settings = consumer.settings
         super().__init__(EventType.SQS, raise_on_entire_batch_failure=settings.raise_on_entire_batch_failure)
         self.settings = settings
@@ -185,10 +186,12 @@ class JobBatchProcessor(BasePartialBatchProcessor):
         self.hooks = Hooks(self.metrics, observe.tracing_enabled(), port=lambda: self.backend)
         self.payloads_done: list[Any] = []  # S3 pointers of the jobs that succeeded
         self.cutoff = TimeCutoff(None, settings.time_margin_ms)  # set again per batch, with its context
+        self.port = port
 
     @property
     def backend(self) -> SqsBackend:
-        return self.consumer.backend_for(self.lambda_context)
+        """This batch's SQS port: the one passed in, else the consumer's choice (see ``backend_for``)."""
+        return self.port or self.consumer.backend_for(self.lambda_context)
 
     # -- Powertools hooks ---------------------------------------------------------------------------
 

@@ -91,17 +91,14 @@ def invoke_records(records: Sequence[Mapping[str, Any]], invoke: Invoke) -> Judg
     return judge_response(response, ids)
 
 
-def deliver(
-    messages: Sequence[Mapping[str, Any]],
-    *,
-    queue_url: str,
-    queue_arn: str,
-    port: SqsBackend,
-    invoke: Invoke,
-) -> Judgement:
-    """Deliver received ``messages`` (ReceiveMessage's shape) as one batch: records, one invocation, the
-    judgement, and a delete of the records that succeeded."""
-    records = [from_message(dict(message), arn=queue_arn) for message in messages]
+def records_of(messages: Sequence[Mapping[str, Any]], arn: str) -> list[dict[str, Any]]:
+    """Received messages (ReceiveMessage's shape) as the records of a Lambda event from ``arn``."""
+    return [from_message(dict(message), arn=arn) for message in messages]
+
+
+def deliver(records: Sequence[Mapping[str, Any]], *, queue_url: str, port: SqsBackend, invoke: Invoke) -> Judgement:
+    """Deliver ``records`` (see :func:`records_of`) as one batch: one invocation, the judgement, and a
+    delete of the records that succeeded."""
     judgement = invoke_records(records, invoke)
     if judgement.succeeded:
         receipts = {record["messageId"]: record["receiptHandle"] for record in records}

@@ -101,6 +101,11 @@ class Router(Registry):
         """The Lambda entry point: ``(event, context) -> {"batchItemFailures": [...]}``."""
         return self.consumer.handle(event, context)
 
+    def handle(self, event: Any, context: Any = None, *, port: SqsBackend | None = None) -> dict[str, Any]:
+        """:meth:`lambda_handler`, with the SQS port for this invocation's effects passed in (worker mode,
+        the test kit); the router's own port is left as it is."""
+        return self.consumer.handle(event, context, port=port)
+
     def prepare(self, record: Mapping[str, Any], message_id: str | None = None) -> Call:
         """Decode, route and validate one SQS record. Raises MessageError with the reason."""
         return self.dispatcher.prepare(record, message_id)

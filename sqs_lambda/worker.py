@@ -1,7 +1,8 @@
 """Worker mode: the router as a long-running SQS poller, for containers and jobs past Lambda's 15 minutes.
 
-Each poller thread long-polls the queue, turns what it receives into Lambda's records, and hands the
-batch to ``router.lambda_handler``: the code Lambda runs, so the failure policy (backoff through
+Each poller thread long-polls the queue and delivers what it receives through :mod:`sqs_lambda.delivery`
+(Lambda's records, one invocation of the router, the response judged by Lambda's rules, the successes
+deleted): the code Lambda runs, so the failure policy (backoff through
 visibility, max retries, DLQ copies with reasons), FIFO rules, delay hops, peers' formats, signing,
 S3 payloads and idempotency are the same. The response is applied as Lambda's trigger applies it:
 every record not in ``batchItemFailures`` is deleted.
@@ -31,10 +32,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any
 
-from . import observe
-from . import records as rec
+from . import delivery, observe
 from .errors import ConfigurationError
 from .heartbeat import HeartbeatAwareBackend, Heartbeats
 from .sqs import SqsBackend, default_backend
@@ -116,8 +116,9 @@ class Worker:
         self.router, self.queue_url = router, queue_url
         self.backend = backend or default_backend()
         self._heartbeats = Heartbeats(self.backend, queue_url)
-        # backoff, DLQ copies and hops go to the same endpoint, and backoff takes a record off the heartbeat
-        router.backend = cast(SqsBackend, HeartbeatAwareBackend(self.backend, self._heartbeats))
+        # The router's port in this worker, passed in with each batch: backoff, DLQ copies and hops go to
+        # the same endpoint, and a backoff takes its record off the heartbeat first.
+        self.port: SqsBackend = HeartbeatAwareBackend(self.backend, self._heartbeats)
         self.concurrency, self.batch_size, self.wait = concurrency, batch_size, wait
         self.shutdown, self.grace = shutdown or Shutdown(), grace
         self.health_port, self.health_host = health_port, health_host
@@ -233,23 +234,29 @@ class Worker:
         return messages
 
     def _handle(self, messages: list[dict[str, Any]], arn: str) -> None:
-        receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
+        receipts = [m["ReceiptHandle"] for m in messages]
         if self.releasing.is_set():  # received while stopping on a signal: give them back at once
-            self.backend.change_visibility(self.queue_url, [(r, 0) for r in receipts.values()])
+            self.backend.change_visibility(self.queue_url, [(r, 0) for r in receipts])
             return
-        batch = [rec.from_message(m, arn=arn) for m in messages]
-        token = self._heartbeats.track(list(receipts.values()))
+        token = self._heartbeats.track(receipts)
         try:
-            response = self.router.lambda_handler({"Records": batch}, WorkerContext(self.releasing))
+            judgement = delivery.deliver(
+                delivery.records_of(messages, arn),
+                queue_url=self.queue_url,
+                port=self.port,
+                invoke=lambda event: self.router.handle(event, WorkerContext(self.releasing), port=self.port),
+            )
         finally:
             self._heartbeats.untrack(token)
-        failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
-        done = [receipt for message_id, receipt in receipts.items() if message_id not in failed]
-        for refused in self.backend.delete(self.queue_url, done) if done else []:
+        if judgement.problem:
+            observe.log_loudly(
+                "the batch failed as a whole: it returns after its visibility timeout", reason=judgement.problem
+            )
+        for refused in judgement.delete_failures:
             observe.log_loudly("delete failed: the message will be delivered again", code=refused.get("Code"))
         with self._lock:
-            self.succeeded += len(done)
-            self.failed += len(failed)
+            self.succeeded += len(judgement.succeeded)
+            self.failed += len(judgement.failed)
 
     # -- health -------------------------------------------------------------------------------------
 

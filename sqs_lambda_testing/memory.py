@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Unpack
 
-from sqs_lambda import codec
+from sqs_lambda import codec, delivery
 from sqs_lambda import envelope as wire
 from sqs_lambda.records import from_message as lambda_record
 from sqs_lambda.sqs import (
@@ -205,7 +205,8 @@ class DrainResult:
 
 
 def drain(router: Router, queue: InMemoryQueue, *, max_attempts: int = 5, max_messages: int = 10_000) -> DrainResult:
-    """Run every queued message through ``router.lambda_handler``, including the jobs those jobs enqueue.
+    """Run every queued message through the router as Lambda would (:mod:`sqs_lambda.delivery`), with the
+    queue as each invocation's SQS port, including the jobs those jobs enqueue.
 
     A message that keeps failing is moved to ``queue.dead_letters`` after ``max_attempts`` (standing in
     for the redrive policy). Returns counts.
@@ -213,6 +214,10 @@ def drain(router: Router, queue: InMemoryQueue, *, max_attempts: int = 5, max_me
     from sqs_lambda_dev.events import LambdaContext
 
     result = DrainResult()
+
+    def invoke(event: dict[str, Any]) -> Any:  # the queue is each invocation's SQS port
+        return router.handle(event, LambdaContext(remaining_ms=900_000), port=queue)
+
     handled = 0
     while queue.messages and handled < max_messages:
         message = queue.messages.pop(0)
@@ -220,12 +225,10 @@ def drain(router: Router, queue: InMemoryQueue, *, max_attempts: int = 5, max_me
         handled += 1
         received = message.received(uuid.uuid4().hex)
         dead_before = len(queue.dead_letters)
-        # The queue is the invocation's SQS port (a router given a port of its own keeps it).
-        context = LambdaContext(remaining_ms=900_000, sqs_backend=queue)
-        response = router.lambda_handler({"Records": [lambda_record(received, arn=queue.arn)]}, context)
+        judgement = delivery.invoke_records([lambda_record(received, arn=queue.arn)], invoke)
         if len(queue.dead_letters) > dead_before:
             result.dead_lettered += 1
-        elif response.get("batchItemFailures"):
+        elif judgement.failed:
             result.failed_attempts += 1
             if message.receive_count >= max_attempts:
                 queue.dead_letters.append(message)

@@ -1,15 +1,10 @@
 """Emulation of Lambda's SQS trigger (event source mapping) against any SQS endpoint.
 
-:class:`Trigger` polls a queue like Lambda's pollers do and invokes a handler with a Lambda-shaped
-event, then applies the response by Lambda's rules (:func:`judge_response`):
-
-- no response, ``{}``, or an empty/null ``batchItemFailures``: every record succeeded;
-- a list of ``{"itemIdentifier": id}`` with ids from the batch: those failed, the rest succeeded;
-- anything else (not an object, a non-list, an empty/null id, an id not in the batch), an exception,
-  or running past the function's timeout: the whole batch failed.
-
-Successes are deleted; failures are left in flight until their visibility timeout (or the backoff the
-function set). Records that do not match ``FilterCriteria`` are deleted without invoking, as AWS does.
+:class:`Trigger` polls a queue like Lambda's pollers do: it gathers a batch (``BatchSize``, the batching
+window), deletes the records that do not match ``FilterCriteria`` without invoking, as AWS does, and
+hands the rest to :mod:`sqs_lambda.delivery`, which invokes the function and applies its response by
+Lambda's rules; at most ``MaximumConcurrency`` invocations are in flight. A timeout, a crash or an init
+error fails the whole batch.
 """
 
 from __future__ import annotations
@@ -20,57 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqs_lambda import codec
-from sqs_lambda.records import from_message as lambda_record
+from sqs_lambda import codec, delivery
+from sqs_lambda.delivery import Judgement
 from sqs_lambda.sqs import SqsBackend
-from sqs_lambda_dev.local.invocation import Function
-
-
-@dataclass
-class Judgement:
-    """How Lambda would read a response: which ids to delete, and why a batch failed whole."""
-
-    succeeded: list[str]
-    failed: list[str]
-    whole_batch_failed: bool = False
-    problem: str = ""
-
-
-def judge_response(response: Any, batch_ids: Sequence[str]) -> Judgement:
-    """Apply Lambda's partial-batch-response rules to ``response`` for a batch of ``batch_ids``."""
-    ids = list(batch_ids)
-    if response is None:
-        return Judgement(ids, [])
-    if not isinstance(response, dict):
-        return Judgement([], ids, True, f"the response is a {type(response).__name__}, not an object")
-    try:
-        codec.dumps(response)
-    except Exception:
-        return Judgement([], ids, True, "the response is not JSON-serialisable")
-    if "batchItemFailures" not in response:
-        problem = ""
-        if "statusCode" in response:
-            problem = (
-                "the response looks like an HTTP response ({statusCode, body}): Lambda ignores it "
-                "and deletes every record"
-            )
-        return Judgement(ids, [], False, problem)
-    failures = response["batchItemFailures"]
-    if failures is None or failures == []:
-        return Judgement(ids, [])
-    if not isinstance(failures, list):
-        return Judgement([], ids, True, "batchItemFailures is not a list")
-    failed: list[str] = []
-    known = set(ids)
-    for item in failures:
-        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
-        if not isinstance(identifier, str) or not identifier:
-            return Judgement([], ids, True, f"invalid batchItemFailures entry {item!r}")
-        if identifier not in known:
-            return Judgement([], ids, True, f"itemIdentifier {identifier!r} is not in the batch")
-        failed.append(identifier)
-    failed_set = set(failed)
-    return Judgement([i for i in ids if i not in failed_set], [i for i in ids if i in failed_set])
+from sqs_lambda_dev.local.invocation import Function, Outcome
 
 
 class FilterCriteria:
@@ -179,39 +127,40 @@ class Trigger:
     def deliver(self, messages: list[dict[str, Any]]) -> Judgement | None:
         """Filter, invoke and apply the response for one received batch. Returns the judgement (None if
         every record was filtered out)."""
-        records = [lambda_record(m, arn=self.config.queue_arn) for m in messages]
-        receipts = {r["messageId"]: r["receiptHandle"] for r in records}
+        records = delivery.records_of(messages, self.config.queue_arn)
         if self.config.filters:
             kept = [r for r in records if self.config.filters.matches(r)]
-            dropped = [r["messageId"] for r in records if r not in kept]
+            dropped = [r["receiptHandle"] for r in records if r not in kept]
             if dropped:
-                self._delete(dropped, receipts)
+                self._report_delete_failures(self.backend.delete(self.config.queue_url, dropped))
                 with self._lock:
                     self.stats.filtered += len(dropped)
                 self.on_event("filtered", {"mapping": self.config.name, "count": len(dropped)})
             records = kept
         if not records:
             return None
-        judgement = self.invoke(records)
-        if judgement.succeeded:
-            self._delete(judgement.succeeded, receipts)
+        outcomes: list[Outcome] = []
+
+        def invoke(event: dict[str, Any]) -> Any:
+            outcome = self.function.invoke(event)  # bounded by the function's timeout, as in Lambda
+            outcomes.append(outcome)
+            if outcome.timed_out:
+                raise delivery.InvocationFailed(f"the function timed out after {self.function.timeout:g}s")
+            if outcome.error:
+                raise delivery.InvocationFailed(f"the function failed: {outcome.error}")
+            return outcome.response
+
+        judgement = delivery.deliver(records, queue_url=self.config.queue_url, port=self.backend, invoke=invoke)
+        self._report_delete_failures(judgement.delete_failures)
+        self._count(judgement, outcomes[0].duration_ms if outcomes else 0.0)
         return judgement
 
-    def invoke(self, records: list[dict[str, Any]]) -> Judgement:
-        """Invoke the function (bounded by its timeout, as Lambda does) and judge the response."""
-        ids = [r["messageId"] for r in records]
-        outcome = self.function.invoke({"Records": records})
-        elapsed_ms = outcome.duration_ms
-        if outcome.timed_out:
-            judgement = Judgement([], ids, True, f"the function timed out after {self.function.timeout:g}s")
-        elif outcome.error:
-            judgement = Judgement([], ids, True, f"the function failed: {outcome.error}")
-        else:
-            judgement = judge_response(outcome.response, ids)
+    def _count(self, judgement: Judgement, elapsed_ms: float) -> None:
+        records = len(judgement.succeeded) + len(judgement.failed)
         with self._lock:
             stats = self.stats
             stats.invocations += 1
-            stats.records += len(ids)
+            stats.records += records
             stats.succeeded += len(judgement.succeeded)
             stats.failed += len(judgement.failed)
             stats.whole_batch_failures += int(judgement.whole_batch_failed)
@@ -221,17 +170,16 @@ class Trigger:
             {
                 "mapping": self.config.name,
                 "function": self.function.name,
-                "records": len(ids),
+                "records": records,
                 "succeeded": len(judgement.succeeded),
                 "failed": len(judgement.failed),
                 "duration_ms": round(elapsed_ms, 2),
                 "problem": judgement.problem,
             },
         )
-        return judgement
 
-    def _delete(self, ids: Sequence[str], receipts: Mapping[str, str]) -> None:
-        for failed in self.backend.delete(self.config.queue_url, [receipts[i] for i in ids]):
+    def _report_delete_failures(self, failures: Sequence[Mapping[str, Any]]) -> None:
+        for failed in failures:
             self.on_event(
                 "error",
                 {

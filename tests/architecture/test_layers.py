@@ -191,3 +191,41 @@ def test_the_version_is_written_once_and_the_packages_are_typed() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert "version" not in project and "version" in project["dynamic"]
     assert all((ROOT / package / "py.typed").exists() for package in (RUNTIME, DEV, TESTKIT))
+
+
+# -- architecture step two (#21): one batch delivery, ports passed in ----------------------------------
+
+DELIVERERS = ("sqs_lambda/worker.py", "sqs_lambda_dev/local/trigger.py", "sqs_lambda_testing/memory.py")
+
+
+def test_one_delivery_module_used_by_worker_local_trigger_and_test_kit() -> None:
+    for relative in DELIVERERS:
+        modules = {module for _, module, _ in imports(ROOT / relative)}
+        names = {f"{module}.{name}" for _, module, found in imports(ROOT / relative) for name in found}
+        assert "sqs_lambda.delivery" in modules | names, f"{relative} does not deliver through sqs_lambda.delivery"
+    # Lambda's response rules are written once: nothing else reads batchItemFailures to judge a response.
+    readers = []
+    for package in (RUNTIME, DEV, TESTKIT):
+        for path in (ROOT / package).rglob("*.py"):
+            text = path.read_text()
+            if 'response["batchItemFailures"]' in text or 'response.get("batchItemFailures")' in text:
+                readers.append(str(path.relative_to(ROOT)))
+    assert readers == ["sqs_lambda/delivery.py"], readers
+
+
+def test_no_package_assigns_to_a_router_from_outside_it() -> None:
+    """A router's ports are given to it or passed in with an invocation (``router.handle(..., port=)``),
+    never patched onto it by worker mode, the local runtime or the test kit."""
+    offenders = []
+    for package in (RUNTIME, DEV, TESTKIT):
+        for path in (ROOT / package).rglob("*.py"):
+            if path.name == "router.py" and path.parent.name == RUNTIME:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                targets = node.targets if isinstance(node, ast.Assign) else []
+                for target in targets:
+                    owner = target.value if isinstance(target, ast.Attribute) else None
+                    named = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+                    if named and "router" in named.lower():
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
