@@ -16,7 +16,6 @@ Contract:
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -92,6 +91,8 @@ def invoke_now(call: Call, record: Any = None, hooks: Hooks = NO_HOOKS) -> Excep
     if call.is_async:
         running = invoke(call, record, hooks)
         try:
+            import asyncio  # only an async job run from sync code pays for it
+
             return asyncio.run(running)
         except Exception as error:  # no loop could start (e.g. one already runs here): the job did not run
             running.close()
@@ -127,6 +128,8 @@ async def _completed(result: Awaitable[Any], in_loop: bool) -> None:
         await result
         return
     try:
+        import asyncio
+
         asyncio.run(_awaiting(result))
     except BaseException:
         if isinstance(result, Coroutine):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sqs_lambda import Reject, Retry, Router, backoff, codec, effects, failure
-from sqs_lambda import consumer as consumer_module
+from sqs_lambda import batch as batch_module
 from sqs_lambda import envelope as wire
 from sqs_lambda import producer as producer_module
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
@@ -117,7 +117,7 @@ def test_long_delay_runs_once_after_hops(
     began = time.monotonic()
     # compressed time: one real second is 1,000 seconds, and a hop waits at most one real second
     compressed = lambda: start + dt.timedelta(seconds=(time.monotonic() - began) * 1000)  # noqa: E731
-    monkeypatch.setattr(consumer_module, "_now", compressed)
+    monkeypatch.setattr(batch_module, "_now", compressed)
     monkeypatch.setattr(effects, "MAX_HOP_DELAY", 1)
     monkeypatch.setattr(producer_module, "MAX_SQS_DELAY", 1)
     router = Router(queue_url=sqs_queue.url)
