@@ -130,3 +130,12 @@ class SendError(SqsLambdaError):
         lines = [f"{len(failed)} message(s) were not sent:"]
         lines += [f"  {f.get('Id', '?')}: {f.get('Code', '')} {f.get('Message', '')}".rstrip() for f in failed]
         super().__init__("\n".join(lines))
+
+
+class RecordFailed(SqsLambdaError):
+    """``router.record_handler``: the record is to be reported in ``batchItemFailures`` (its failure was
+    logged, and its backoff set, by the router's failure policy)."""
+
+    def __init__(self, message_id: str | None) -> None:
+        super().__init__(f"message {message_id or '(no messageId)'}: failed; reported for a retry")
+        self.message_id = message_id

@@ -74,6 +74,7 @@ class Job:
         self.function = function
         self.policy = policy
         self.sender = sender
+        self.explicit: dict[str, Any] = {}  # the options the job set itself (not its router's defaults)
         functools.update_wrapper(self, function)
 
     @functools.cached_property

@@ -85,10 +85,33 @@ class Registry:
                 idempotency=Idempotency(idempotency_key, expires_after) if idempotent else None,
             )
             proxy = Job(job_name, function, policy, self.sender)
+            proxy.explicit = {"max_retries": max_retries, "backoff": backoff}  # re-applied by include_router
             self.jobs[job_name] = proxy
             return proxy
 
         return register
+
+    def include(self, other: Registry, prefix: str = "") -> None:
+        """Take over ``other``'s jobs (named ``prefix.name``) and raw routes (after this one's). The jobs
+        get this registry's defaults where they set none, and send through this registry's sender."""
+        renamed = {f"{prefix}.{name}" if prefix else name: job for name, job in other.jobs.items()}
+        clashes = sorted(set(renamed) & set(self.jobs))
+        if clashes:
+            raise ConfigurationError(f"include_router: job {clashes[0]!r} is already registered here")
+        defaults = self.default_policy
+        for name, job in renamed.items():
+            explicit = job.explicit
+            job.name, job.sender = name, self.sender
+            job.__dict__.pop("schema", None)  # built again on first use, with the new name in its errors
+            job.policy = JobPolicy(
+                max_retries=explicit["max_retries"] if explicit["max_retries"] is not None else defaults.max_retries,
+                backoff=explicit["backoff"] if explicit["backoff"] is not None else defaults.backoff,
+                unknown_job=defaults.unknown_job,
+                idempotency=job.policy.idempotency,
+            )
+            self.jobs[name] = job
+        other.jobs = {}
+        self.raw_routes.extend(other.raw_routes)
 
     def raw(
         self,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import backoff as _backoff
 from .consumer import Consumer, ConsumerSettings
 from .dispatch import Call, Dispatcher, unknown_job_reason
-from .errors import ConfigurationError
+from .errors import ConfigurationError, RecordFailed
 from .jobs import BakedJob, Job, SenderSlot
 from .policy import JobPolicy, UnknownJobFate
 from .registry import RawRoute, Registry
@@ -105,6 +105,25 @@ class Router(Registry):
         """:meth:`lambda_handler`, with the SQS port for this invocation's effects passed in (worker mode,
         the test kit); the router's own port is left as it is."""
         return self.consumer.handle(event, context, port=port)
+
+    def include_router(self, other: Router, prefix: str = "") -> None:
+        """Make ``other``'s jobs and raw routes this router's, as Powertools' ``include_router`` does for
+        routes, so a large app declares its jobs in several modules. Each job is named ``prefix.name``
+        (its wire name: ``.delay()`` sends that), takes this router's defaults where it set none, and
+        sends through this router's producer. A name already registered here is refused."""
+        self.include(other, prefix)
+
+    def record_handler(self, record: Any, lambda_context: Any = None) -> None:
+        """One SQS record through this router, for Powertools' own ``BatchProcessor`` (or
+        ``SqsFifoPartialProcessor``) and ``process_partial_response``: prepared, run, and settled by the
+        failure policy (backoff set; a poison record copied to the DLQ with its reason and then treated
+        as handled). It raises :class:`~sqs_lambda.errors.RecordFailed` when the record must be reported
+        in ``batchItemFailures``, so Powertools reports it. ``record`` is Powertools' ``SQSRecord`` or
+        the record's dict."""
+        raw = getattr(record, "raw_event", record)
+        response = self.consumer.handle({"Records": [raw]}, lambda_context)
+        if response["batchItemFailures"]:
+            raise RecordFailed(raw.get("messageId") if isinstance(raw, dict) else None)
 
     def prepare(self, record: Mapping[str, Any], message_id: str | None = None) -> Call:
         """Decode, route and validate one SQS record. Raises MessageError with the reason."""

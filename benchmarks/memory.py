@@ -1,0 +1,60 @@
+"""P6, peak memory: a fresh process imports a one-job function and handles one 10,000-record batch.
+
+    python benchmarks/memory.py [--records 10000] [--rounds 7]
+
+Peak resident memory (``ru_maxrss``) of the whole process, event included (the same event for both),
+for sqs-lambda and for the minimal Powertools ``BatchProcessor`` function of ``coldstart.py``,
+interleaved round by round; medians and the ratio are printed. Run it against another checkout by
+putting that checkout first on ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stats import median
+from coldstart import OURS, POWERTOOLS
+
+RUNNER = """
+import json, resource
+import {module} as function
+event = json.load(open({event!r}))
+response = function.lambda_handler(event, None)
+assert response == {{"batchItemFailures": []}}, response
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    options = parser.parse_args()
+    from sqs_lambda_testing import sqs_event
+
+    workdir = Path(tempfile.mkdtemp(prefix="memory-"))
+    (workdir / "ours_fn.py").write_text(OURS)
+    (workdir / "powertools_fn.py").write_text(POWERTOOLS)
+    event = workdir / "event.json"
+    event.write_text(json.dumps(sqs_event(*[("process_file", {"file_id": str(i)}) for i in range(options.records)])))
+    samples: dict[str, list[float]] = {"sqs-lambda function": [], "powertools function": []}
+    for _ in range(options.rounds):
+        for name, module in (("sqs-lambda function", "ours_fn"), ("powertools function", "powertools_fn")):
+            code = RUNNER.format(module=module, event=str(event))
+            done = subprocess.run([sys.executable, "-c", code], cwd=workdir, check=True, capture_output=True, text=True)
+            samples[name].append(int(done.stdout.split()[-1]) / 1024)  # KiB -> MiB
+    ours, theirs = median(samples["sqs-lambda function"]), median(samples["powertools function"])
+    print(f"peak RSS, import + one {options.records:,}-record batch, {options.rounds} rounds (medians)")
+    print(f"sqs-lambda function   {ours:8.1f} MiB")
+    print(f"powertools function   {theirs:8.1f} MiB")
+    print(f"sqs-lambda / powertools = {ours / theirs:.3f} (goal <= 1.0)")
+
+
+if __name__ == "__main__":
+    main()
