@@ -2,7 +2,7 @@
 
     python benchmarks/dispatch.py [--records 10000] [--rounds 15]
 
-- sqs-lambda: ``router.lambda_handler`` (envelope decode, msgspec validation, Powertools-based processor)
+- sqs-lambda: ``router.lambda_handler`` (envelope decode, msgspec validation, its own batch loop)
 - powertools: ``BatchProcessor`` + ``process_partial_response`` with ``record.json_body`` + dict dispatch
 - hand loop: ``json.loads`` + dict dispatch + try/except, building batchItemFailures by hand
 Rounds are interleaved so that machine noise hits every variant alike; medians and ratios are printed.
