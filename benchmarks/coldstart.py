@@ -79,17 +79,24 @@ if {check_boto3}:
 """
 
 
+def function_workdir(prefix: str, records: int) -> tuple[Path, Path]:
+    """A directory with both function modules (``ours_fn``, ``powertools_fn``) and an event of
+    ``records`` ``process_file`` records; returns it and the event's path."""
+    from sqs_lambda_testing import sqs_event
+
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    (workdir / "ours_fn.py").write_text(OURS)
+    (workdir / "powertools_fn.py").write_text(POWERTOOLS)
+    event_path = workdir / "event.json"
+    event_path.write_text(json.dumps(sqs_event(*[("process_file", {"file_id": str(i)}) for i in range(records)])))
+    return workdir, event_path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=21)
     options = parser.parse_args()
-    from sqs_lambda_testing import sqs_event
-
-    workdir = Path(tempfile.mkdtemp(prefix="coldstart-"))
-    (workdir / "ours_fn.py").write_text(OURS)
-    (workdir / "powertools_fn.py").write_text(POWERTOOLS)
-    event_path = workdir / "event.json"
-    event_path.write_text(json.dumps(sqs_event(*[("process_file", {"file_id": str(i)}) for i in range(10)])))
+    workdir, event_path = function_workdir("coldstart-", 10)
     commands = {
         "sqs-lambda function": [
             sys.executable,

@@ -11,15 +11,13 @@ putting that checkout first on ``PYTHONPATH``.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import median
-from coldstart import OURS, POWERTOOLS
+from coldstart import function_workdir
 
 RUNNER = """
 import json, resource
@@ -36,13 +34,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=7)
     options = parser.parse_args()
-    from sqs_lambda_testing import sqs_event
-
-    workdir = Path(tempfile.mkdtemp(prefix="memory-"))
-    (workdir / "ours_fn.py").write_text(OURS)
-    (workdir / "powertools_fn.py").write_text(POWERTOOLS)
-    event = workdir / "event.json"
-    event.write_text(json.dumps(sqs_event(*[("process_file", {"file_id": str(i)}) for i in range(options.records)])))
+    workdir, event = function_workdir("memory-", options.records)
     samples: dict[str, list[float]] = {"sqs-lambda function": [], "powertools function": []}
     for _ in range(options.rounds):
         for name, module in (("sqs-lambda function", "ours_fn"), ("powertools function", "powertools_fn")):

@@ -225,14 +225,13 @@ def test_env_points_a_script_at_the_runtime_and_in_place_redrive_runs_in_the_fun
         cli = f"{sys.executable} -m sqs_lambda_dev.cli"
         script = f"from sqs_lambda import Producer; Producer(queue_name='jobs').send('once', flag={str(flag)!r})"
         home = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SQS_LAMBDA_"))} | {"HOME": str(app)}
-        shell = subprocess.run(
-            ["bash", "-c", f'eval "$({cli} env)" && {sys.executable} -c "{script}"'],
-            cwd=app,
-            env=home,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+
+        def bash(command: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["bash", "-c", command], cwd=app, env=home, capture_output=True, text=True, timeout=120
+            )
+
+        shell = bash(f'eval "$({cli} env)" && {sys.executable} -c "{script}"')
         assert shell.returncode == 0, shell.stderr
         dlq = json.loads((app / ".sqs-lambda" / "local.json").read_text())["queues"]["JobsDLQ"]
         state = json.loads((app / ".sqs-lambda" / "local.json").read_text())
@@ -243,14 +242,7 @@ def test_env_points_a_script_at_the_runtime_and_in_place_redrive_runs_in_the_fun
         while backend.counts(dlq).total < 2:  # the unknown job, and `once` rejected while the flag was up
             assert time.monotonic() < deadline
             time.sleep(0.2)
-        redrive = subprocess.run(
-            ["bash", "-c", f"{cli} redrive jobs-dlq --local --in-place"],
-            cwd=app,
-            env=home,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        redrive = bash(f"{cli} redrive jobs-dlq --local --in-place")
         assert "1 succeeded and left the DLQ; 1 failed and stay in it" in redrive.stdout, redrive.stderr
         assert redrive.returncode == 1  # a failure stays: a failed check
     finally:
