@@ -145,6 +145,7 @@ def test_an_import_error_is_an_init_error_and_the_batch_returns(run_local: Any, 
     run = run_local(lambda log: {**queue_pair("Q", visibility=1), "Fn": on("Q", "broken/", log)})
     run.send("Q", "x")
     run.wait_for(lambda: bool(run.events_of("init-error")))
+    run.wait_for(lambda: any("No module named" in line for line in run.lines()))  # read from its output
     assert "Runtime.ImportModuleError" in run.events_of("init-error")[0]["error"]
     assert any(line.startswith("INIT_REPORT") and "Status: error" in line for line in run.lines())
     assert any("No module named 'no_such_module'" in line for line in run.lines())  # the client's own report
@@ -179,6 +180,7 @@ def handler(event, context):
     first, second = run.log()
     assert first["pid"] == second["pid"] and (first["calls"], second["calls"]) == (1, 2)
     assert run.runtime.functions["Fn"].stats.cold_starts == 1
+    run.wait_for(lambda: len(run.events_of("report")) == 2)  # the REPORT follows the handler's own output
     reports = run.events_of("report")
     assert [r["init_ms"] is not None for r in reports] == [True, False]  # Init Duration on the cold start only
     assert "Init Duration:" in reports[0]["line"] and "Init Duration:" not in reports[1]["line"]
