@@ -2,8 +2,9 @@
 
 Contract (by Lambda's rules):
 
-- Records run in order. Each is prepared (decoded, routed, validated: the dispatcher), invoked (the one
-  place: :mod:`sqs_lambda.invoke`) and settled (:meth:`Batch.settle`: done, or the failure policy).
+- Records run in order. Each is prepared (:meth:`Batch.prepare`: decoded, routed, validated by the
+  dispatcher), invoked (the one place: :mod:`sqs_lambda.invoke`) and settled (:meth:`Batch.settle`:
+  done, or the failure policy); a success with nothing to settle skips the call.
   ``async def`` jobs of a standard queue run concurrently afterwards, at most ``max_concurrency`` at once.
 - FIFO (source ARN ending ``.fifo``): after the first failure, the failed record and every later record
   are reported (or, with ``fifo_skip_group_on_error``, only the later records of the same group). The
@@ -121,7 +122,8 @@ class Batch:
         # returns together after the backoff (SQS blocks a group while any of it is in flight).
         blocked_groups: dict[str | None, int | None] = {}
         skip_group_only = self.settings.fifo_skip_group_on_error
-        may_start = self.cutoff.may_start
+        may_start = self.cutoff.may_start if self.context is not None else None  # no context: no clock
+        prepare, settle, hooks = self.prepare, self.settle, self.hooks
         for index, record in enumerate(records):
             if fifo and blocked_groups:
                 group = rec.group_id(record) if isinstance(record, dict) else None
@@ -131,26 +133,26 @@ class Batch:
                 if not skip_group_only:  # not at fault: release it at once
                     fates[index] = skipped("an earlier message of the FIFO batch failed", 0)
                     continue
-            if not may_start():
+            if may_start is not None and not may_start():
                 for rest in range(index, len(records)):
                     fates[rest] = self.cut_off()
                 break
-            prepared = self.prepare(record)
-            if not isinstance(prepared, Fate) and prepared.is_async and not fifo:
+            prepared = prepare(record)
+            if isinstance(prepared, Fate):
+                fate = prepared
+            elif prepared.is_async and not fifo:
                 pending_async.append((index, prepared))
                 continue
-            fate = await self.run_record(record, prepared, in_loop=False)
+            else:
+                error = await invoke(prepared, record, hooks, in_loop=False)
+                if error is None and prepared.payload is None:
+                    continue  # the common case: nothing to settle
+                fate = settle(record, prepared, error)
             if fate is not DONE:
                 fates[index] = fate
                 if fifo and fate.reported_failed:
                     blocked_groups[rec.group_id(record)] = fate.visibility
         return pending_async
-
-    async def run_record(self, record: Any, prepared: Call | Fate, *, in_loop: bool) -> Fate:
-        """One prepared record: its call invoked (the one place), then settled."""
-        if isinstance(prepared, Fate):
-            return prepared
-        return self.settle(record, prepared, await invoke(prepared, record, self.hooks, in_loop=in_loop))
 
     def run_concurrently(self, pending: list[tuple[int, Call]]) -> None:
         """Run ``async def`` jobs of a standard-queue batch, at most ``max_concurrency`` at once."""
@@ -161,7 +163,8 @@ class Batch:
                 if not self.cutoff.may_start():
                     self.fates[index] = self.cut_off()
                     return
-                self.fates[index] = await self.run_record(self.records[index], call, in_loop=True)
+                record = self.records[index]
+                self.fates[index] = self.settle(record, call, await invoke(call, record, self.hooks))
 
         async def run_all() -> None:
             semaphore = asyncio.Semaphore(self.settings.max_concurrency)

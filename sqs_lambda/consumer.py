@@ -15,7 +15,8 @@
 **Why it owns its loop.** It used to subclass Powertools' ``BasePartialBatchProcessor`` and override
 ``process()``, keeping none of the per-record hooks: FIFO rules, the cut-off and the failure policy are
 ours. Importing Powertools' batch package (with asyncio and its event data classes) was most of a
-function's cold start, for a loop we did not use (``benchmarks/README.md`` has the numbers).
+function's cold start, for a loop we did not use (``benchmarks/README.md`` has the numbers). One
+pipeline remains, in :mod:`sqs_lambda.batch`: prepare, invoke, settle, finish.
 """
 
 from __future__ import annotations

@@ -120,9 +120,11 @@ class Router(Registry):
         as handled). It raises :class:`~sqs_lambda.errors.RecordFailed` when the record must be reported
         in ``batchItemFailures``, so Powertools reports it. ``record`` is Powertools' ``SQSRecord`` or
         the record's dict."""
+        from .delivery import invoke_records
+
         raw = getattr(record, "raw_event", record)
-        response = self.consumer.handle({"Records": [raw]}, lambda_context)
-        if response["batchItemFailures"]:
+        judgement = invoke_records([raw], lambda event: self.consumer.handle(event, lambda_context))
+        if judgement.failed:
             raise RecordFailed(raw.get("messageId") if isinstance(raw, dict) else None)
 
     def prepare(self, record: Mapping[str, Any], message_id: str | None = None) -> Call:
