@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
-from sqs_lambda.aws import LOCAL_KEY_PAIR, LOCAL_REGION
+from sqs_lambda.aws import LOCAL_REGION
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda_dev.cli import app, err, out
-from sqs_lambda_dev.moto_server import ENDPOINT_VARIABLES
+from sqs_lambda_dev.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS
 
 
 def local_exports(state: dict[str, Any]) -> dict[str, str]:
@@ -21,8 +21,8 @@ def local_exports(state: dict[str, Any]) -> dict[str, str]:
     region = str(state.get("region") or LOCAL_REGION)
     exports = {name: endpoint for name in ENDPOINT_VARIABLES}
     exports |= {"AWS_REGION": region, "AWS_DEFAULT_REGION": region}
-    if state.get("local_keys", True):
-        exports |= {"AWS_ACCESS_KEY_ID": LOCAL_KEY_PAIR[0], "AWS_SECRET_ACCESS_KEY": LOCAL_KEY_PAIR[1]}
+    if state.get("local_keys", True):  # an external engine's own keys stay in the shell that has them
+        exports |= LOCAL_KEYS
     if state.get("stage"):
         exports["SQS_LAMBDA_STAGE"] = str(state["stage"])
     dlqs = set(state.get("dlqs") or [])

@@ -19,8 +19,14 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-LOCAL_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
-LOCAL_CREDENTIALS = {**LOCAL_KEYS, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+from sqs_lambda.aws import LOCAL_KEY_PAIR, LOCAL_REGION
+
+LOCAL_KEYS = {  # the local keys as environment variables (one definition: sqs_lambda.aws's)
+    "AWS_ACCESS_KEY_ID": LOCAL_KEY_PAIR[0],
+    "AWS_SECRET_ACCESS_KEY": LOCAL_KEY_PAIR[1],
+    "AWS_SESSION_TOKEN": LOCAL_KEY_PAIR[0],
+}
+LOCAL_CREDENTIALS = {**LOCAL_KEYS, "AWS_DEFAULT_REGION": LOCAL_REGION, "AWS_REGION": LOCAL_REGION}
 PARENT_VARIABLE = "SQS_LAMBDA_ENGINE_PARENT"  # the engine exits when this process is gone (never an orphan)
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB")
 
