@@ -98,7 +98,7 @@ class Display:
         if kind == "invoke":
             problem = f" - {data['problem']}" if data.get("problem") else ""
             return (
-                f"{data['function']}: {data['records']} record(s), {data['succeeded']} ok, "
+                f"{data['function']}: {data['records']} record(s), {data['succeeded']} deleted, "
                 f"{data['failed']} failed, {data['duration_ms']:.0f} ms{problem}"
             )
         if kind == "filtered":
