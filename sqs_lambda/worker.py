@@ -15,8 +15,8 @@ Contract:
   0), for another worker to take. The worker then exits 0 (a job still running after the grace is
   abandoned with the process: its message returns after its visibility timeout). A long poll under way
   is not waited for, so an idle worker stops at once.
-- **Shutdown policies** (:class:`Shutdown`): ``never``, ``idle:SECONDS`` (no message for that long),
-  ``after:N`` (N messages handled).
+- **Shutdown policies** (:mod:`sqs_lambda.shutdown`): ``never``, ``idle(SECONDS)`` (no message for that
+  long), ``after(N)`` (N messages handled), composed with ``|`` (``idle:30|after:1000`` on the CLI).
 - **Concurrency**: ``concurrency`` poller threads, each with its own batches; ``async def`` jobs of a
   batch share one event loop (the router's); :func:`serve_processes` runs whole workers in processes.
 - **Health**: with ``health_port``, ``GET /`` answers 200 while every poller loop is alive, else 503.
@@ -30,45 +30,16 @@ import signal
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import delivery, observe
 from .errors import ConfigurationError
 from .heartbeat import HeartbeatAwareBackend, Heartbeats
+from .shutdown import Shutdown
 from .sqs import SqsBackend, default_backend
 
 RUNNING_DEADLINE_MS = 15 * 60 * 1000  # what a running worker reports as remaining time (no cut-off)
-
-
-@dataclass(frozen=True)
-class Shutdown:
-    """When a worker stops by itself: ``never``, after ``idle`` seconds without a message, or ``after`` N
-    messages."""
-
-    kind: str = "never"
-    value: float = 0
-
-    @classmethod
-    def parse(cls, text: str) -> Shutdown:
-        kind, _, value = text.partition(":")
-        if kind == "never" and not value:
-            return cls()
-        try:
-            number = float(value)
-        except ValueError:
-            number = -1
-        if kind in ("idle", "after") and number > 0 and (kind == "idle" or number.is_integer()):
-            return cls(kind, number)
-        raise ConfigurationError(f"--shutdown {text!r}: use never, idle:SECONDS or after:N")
-
-    def reached(self, handled: int, idle_seconds: float) -> bool:
-        if self.kind == "after":
-            return handled >= self.value
-        if self.kind == "idle":
-            return idle_seconds >= self.value
-        return False
 
 
 class WorkerContext:
@@ -160,7 +131,7 @@ class Worker:
             with self._lock:
                 idle = time.monotonic() - self._last_message
                 if self.shutdown.reached(self.handled, idle):
-                    self.stop(f"shutdown policy {self.shutdown.kind}")
+                    self.stop(f"shutdown policy {self.shutdown}")
         # Wait for the pollers running a batch, not for those in a long poll (up to 20 s of nothing):
         # an idle worker stops at once. A receive still under way is abandoned with the process; what it
         # would have returned comes back after its visibility timeout.
@@ -187,7 +158,7 @@ class Worker:
         while not self.stopping.is_set():
             wanted = self._claim()
             if wanted == 0:  # after:N reached (counting what other pollers hold)
-                self.stop(f"shutdown policy {self.shutdown.kind}")
+                self.stop(f"shutdown policy {self.shutdown}")
                 break
             try:
                 messages = self._receive(wanted)
@@ -211,14 +182,15 @@ class Worker:
                         self._busy -= 1
 
     def _awaits_claims(self) -> bool:
-        return self.shutdown.kind == "after" and not self.releasing.is_set()
+        return self.shutdown.limit() is not None and not self.releasing.is_set()
 
     def _claim(self) -> int:
         """How many messages this poller may receive now: the batch size, or what ``after:N`` leaves."""
         with self._lock:
             wanted = self.batch_size
-            if self.shutdown.kind == "after":
-                wanted = min(wanted, int(self.shutdown.value) - self.handled - self._claimed)
+            limit = self.shutdown.limit()
+            if limit is not None:
+                wanted = min(wanted, limit - self.handled - self._claimed)
             wanted = max(0, wanted)
             self._claimed += wanted
             return wanted
@@ -338,7 +310,7 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--concurrency", type=int, default=1, help="poller threads")
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--wait", type=int, default=20, help="long-poll seconds (0-20)")
-    parser.add_argument("--shutdown", default="never", help="never, idle:SECONDS or after:N")
+    parser.add_argument("--shutdown", default="never", help="never, idle:SECONDS, after:N, or several joined by | (whichever comes first)")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds in-flight jobs get on SIGTERM")
     parser.add_argument("--health-port", type=int, default=None)
 

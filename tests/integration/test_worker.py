@@ -249,3 +249,16 @@ def test_python_m_worker_runs_processes_without_the_cli(
     assert sorted(int(n) for n, _ in entries) == list(range(12))
     assert len({pid for _, pid in entries}) == 2  # both processes took work
     assert sqs_local.total(sqs_queue.url) == 0
+
+
+def test_shutdown_policies_are_values_that_compose() -> None:
+    from sqs_lambda import shutdown
+
+    either = shutdown.idle(30) | shutdown.after(1000)
+    assert either == Shutdown.parse("idle:30|after:1000") and str(either) == "idle:30|after:1000"
+    assert not either.reached(handled=999, idle_seconds=29)
+    assert either.reached(handled=1000, idle_seconds=0) and either.reached(handled=0, idle_seconds=30)
+    assert either.limit() == 1000 and (shutdown.after(5) | shutdown.after(3)).limit() == 3
+    assert Shutdown().limit() is None and not Shutdown().reached(10**9, 10**9)
+    with pytest.raises(ConfigurationError, match="several joined by"):
+        Shutdown.parse("idle:30|sometimes")
