@@ -310,7 +310,11 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--concurrency", type=int, default=1, help="poller threads")
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--wait", type=int, default=20, help="long-poll seconds (0-20)")
-    parser.add_argument("--shutdown", default="never", help="never, idle:SECONDS, after:N, or several joined by | (whichever comes first)")
+    parser.add_argument(
+        "--shutdown",
+        default="never",
+        help="never, idle:SECONDS, after:N, or several joined by | (whichever comes first)",
+    )
     parser.add_argument("--grace", type=float, default=30.0, help="seconds in-flight jobs get on SIGTERM")
     parser.add_argument("--health-port", type=int, default=None)
 

@@ -223,7 +223,9 @@ def worker(
     processes: Annotated[int, typer.Option(help="Worker processes (for CPU-bound jobs).")] = 1,
     batch_size: Annotated[int, typer.Option(help="Messages per batch (received 10 at a time).")] = 10,
     wait: Annotated[int, typer.Option(help="Long-poll seconds (0-20).")] = 20,
-    shutdown: Annotated[str, typer.Option(help="never, idle:SECONDS, after:N, or several joined by | (first wins).")] = "never",
+    shutdown: Annotated[
+        str, typer.Option(help="never, idle:SECONDS, after:N, or several joined by | (first wins).")
+    ] = "never",
     grace: Annotated[float, typer.Option(help="Seconds in-flight jobs get to finish on SIGTERM.")] = 30,
     health_port: Annotated[int | None, typer.Option(help="Serve GET / for health checks on this port.")] = None,
     target: Any = None,
