@@ -1,4 +1,4 @@
-"""Backoff policies: small value objects that map an attempt number to a delay in seconds.
+"""Backoff policies: small frozen values (dataclasses) that map an attempt number to a delay in seconds.
 
 A policy is any callable ``(attempt: int) -> int``; ``attempt`` is 1 on the first delivery (SQS's
 ``ApproximateReceiveCount``). The delay becomes the failed message's next visibility timeout, so the
@@ -8,6 +8,7 @@ result is clamped to SQS's 0-43,200 s range.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 MAX_VISIBILITY = 43_200
 
@@ -18,46 +19,20 @@ def _clamp(seconds: float) -> int:
     return max(0, min(MAX_VISIBILITY, round(seconds)))
 
 
-class _Policy:
-    """A small immutable value object: equal by its fields, readable repr."""
-
-    __slots__: tuple[str, ...] = ()
-
-    def _fields(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._fields() == self._fields()
-
-    def __hash__(self) -> int:
-        return hash((type(self), self._fields()))
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"{type(self).__name__}({inner})"
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if hasattr(self, name):
-            raise AttributeError(f"{type(self).__name__} is immutable")
-        object.__setattr__(self, name, value)
-
-    def __call__(self, attempt: int) -> int:
-        raise NotImplementedError
-
-
-class Exponential(_Policy):
+@dataclass(frozen=True, slots=True)
+class Exponential:
     """``min * base ** (attempt - 1)``, capped at ``max``, with +/- ``jitter`` (a fraction) of noise."""
 
-    __slots__ = ("base", "jitter", "max", "min")
-    base: float
-    min: float
-    max: float
-    jitter: float
+    base: float = 2.0
+    min: float = 1.0
+    max: float = 900.0
+    jitter: float = 0.1
 
-    def __init__(self, base: float = 2.0, min: float = 1.0, max: float = 900.0, jitter: float = 0.1) -> None:
-        if base < 1 or min < 0 or max < min or not 0 <= jitter < 1:
-            raise ValueError(f"invalid exponential backoff (base={base}, min={min}, max={max}, jitter={jitter})")
-        self.base, self.min, self.max, self.jitter = base, min, max, jitter
+    def __post_init__(self) -> None:
+        if self.base < 1 or self.min < 0 or self.max < self.min or not 0 <= self.jitter < 1:
+            raise ValueError(
+                f"invalid exponential backoff (base={self.base}, min={self.min}, max={self.max}, jitter={self.jitter})"
+            )
 
     def __call__(self, attempt: int) -> int:
         exponent = _builtin_min(_builtin_max(attempt, 1) - 1, 64)  # base ** 64 is past any cap
@@ -69,34 +44,34 @@ class Exponential(_Policy):
         return _clamp(_builtin_min(delay, self.max))
 
 
-class Constant(_Policy):
+@dataclass(frozen=True, slots=True)
+class Constant:
     """The same delay after every failure."""
 
-    __slots__ = ("seconds",)
     seconds: int
 
-    def __init__(self, seconds: int) -> None:
-        if not 0 <= seconds <= MAX_VISIBILITY:
-            raise ValueError(f"constant backoff must be 0-{MAX_VISIBILITY} seconds, got {seconds}")
-        self.seconds = seconds
+    def __post_init__(self) -> None:
+        if not 0 <= self.seconds <= MAX_VISIBILITY:
+            raise ValueError(f"constant backoff must be 0-{MAX_VISIBILITY} seconds, got {self.seconds}")
 
     def __call__(self, attempt: int) -> int:
         return self.seconds
 
 
-class Immediate(_Policy):
+@dataclass(frozen=True, slots=True)
+class Immediate:
     """Visible again at once (visibility 0): retry as soon as a poller picks it up."""
-
-    __slots__ = ()
 
     def __call__(self, attempt: int) -> int:
         return 0
 
 
-class QueueDefault(_Policy):
+@dataclass(frozen=True, slots=True)
+class QueueDefault:
     """Leave the visibility alone: the message returns after the queue's visibility timeout."""
 
-    __slots__ = ()
+    def __call__(self, attempt: int) -> int:
+        raise NotImplementedError("queue_default() sets no visibility: delay_for() returns None for it")
 
 
 _builtin_min, _builtin_max = min, max

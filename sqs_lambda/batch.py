@@ -31,7 +31,7 @@ from . import records as rec
 from .cutoff import TimeCutoff
 from .errors import ConfigurationError, MessageError, NoRouteError
 from .invoke import Hooks, drive, invoke
-from .policy import DONE, Fate, JobPolicy, Verdict, decide, skipped
+from .policy import DONE, Attempt, Fate, JobPolicy, Verdict, decide, skipped
 
 if TYPE_CHECKING:
     from .dispatch import Call, Dispatcher
@@ -41,6 +41,27 @@ if TYPE_CHECKING:
 def _now() -> _dt.datetime:
     """The clock long delays are measured with (tests replace it to compress time)."""
     return _dt.datetime.now(_dt.UTC)
+
+
+def _age(call: Call | None, record: Any) -> float | None:
+    """Seconds since the job was first sent: its envelope's ``sent_at`` (kept across hops and redrives),
+    else SQS's ``SentTimestamp``; None when neither is readable."""
+    sent: _dt.datetime | None = None
+    stamp = call.envelope.sent_at if call is not None and call.envelope is not None else None
+    if isinstance(stamp, str):
+        try:
+            sent = _dt.datetime.fromisoformat(stamp)
+        except ValueError:
+            sent = None
+    if sent is None and isinstance(record, dict):
+        millis = (record.get("attributes") or {}).get("SentTimestamp")
+        if isinstance(millis, str) and millis.isdigit():
+            sent = _dt.datetime.fromtimestamp(int(millis) / 1000, _dt.UTC)
+    if sent is None:
+        return None
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=_dt.UTC)
+    return (_now() - sent).total_seconds()
 
 
 class ConsumerSettings:
@@ -209,7 +230,8 @@ class Batch:
         """The failure policy for one record: decided, carried out (a DLQ copy), counted and logged once."""
         attempt = rec.receive_count(record) if record.__class__ is dict else 1
         policy: JobPolicy = call.policy if call is not None and call.policy else self.settings.default_policy
-        decided = decide(error, attempt, policy)
+        age = _age(call, record) if policy.max_age is not None else None
+        decided = decide(error, Attempt(attempt, age), policy)
         job = call.name if call is not None else getattr(error, "job", None)
         fate = decided
         if decided.verdict == Verdict.DEAD_LETTER:

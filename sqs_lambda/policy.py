@@ -66,11 +66,12 @@ class JobPolicy:
     """Retry settings for one job (the router's defaults fill what a job leaves out).
 
     ``max_retries=N`` lets a job run at most N + 1 times (one attempt plus N retries), as in Celery.
-    None leaves the limit to the queue's redrive policy (``maxReceiveCount``). ``idempotency`` makes the
-    job effectively once.
+    None leaves the limit to the queue's redrive policy (``maxReceiveCount``). ``max_age=S`` (seconds)
+    stops retrying a job first sent more than S seconds ago, as dramatiq's age limit does: its next
+    failure sends it to the DLQ. ``idempotency`` makes the job effectively once.
     """
 
-    __slots__ = ("backoff", "idempotency", "max_retries", "unknown_job")
+    __slots__ = ("backoff", "idempotency", "max_age", "max_retries", "unknown_job")
 
     def __init__(
         self,
@@ -78,9 +79,13 @@ class JobPolicy:
         backoff: _backoff.BackoffPolicy | None = None,
         unknown_job: UnknownJobFate = "reject",
         idempotency: Idempotency | None = None,
+        max_age: float | None = None,
     ) -> None:
         if max_retries is not None and max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if max_age is not None and max_age <= 0:
+            raise ValueError(f"max_age must be a positive number of seconds, got {max_age}")
+        self.max_age = max_age
         if unknown_job not in ("reject", "retry"):
             raise ValueError(f"unknown_job must be 'reject' or 'retry', got {unknown_job!r}")
         self.max_retries = max_retries
@@ -90,7 +95,8 @@ class JobPolicy:
 
     def __repr__(self) -> str:
         return (
-            f"JobPolicy(max_retries={self.max_retries!r}, backoff={self.backoff!r}, unknown_job={self.unknown_job!r}"
+            f"JobPolicy(max_retries={self.max_retries!r}, backoff={self.backoff!r}, unknown_job={self.unknown_job!r}, "
+            f"max_age={self.max_age!r}"
             + (f", idempotency={self.idempotency!r})" if self.idempotency is not None else ")")
         )
 
@@ -126,15 +132,32 @@ def is_retryable(error: BaseException, policy: JobPolicy) -> bool:
     return bool(getattr(error, "retryable", True))
 
 
-def decide(error: BaseException, attempt: int, policy: JobPolicy) -> Fate:
-    """The fate of a record whose handler raised ``error`` on delivery number ``attempt``."""
+class Attempt:
+    """What the failure policy knows of a failed record: its delivery number (SQS's
+    ``ApproximateReceiveCount``) and its age (seconds since its job was first sent; None if unknown)."""
+
+    __slots__ = ("age", "number")
+
+    def __init__(self, number: int, age: float | None = None) -> None:
+        self.number, self.age = number, age
+
+
+def decide(error: BaseException, attempt: int | Attempt, policy: JobPolicy) -> Fate:
+    """The fate of a record whose handler raised ``error`` on ``attempt`` (its number, or an
+    :class:`Attempt` with its age too)."""
+    if not isinstance(attempt, Attempt):
+        attempt = Attempt(attempt)
     if not is_retryable(error, policy):
         return Fate(Verdict.DEAD_LETTER, error, reason="non-retryable")
-    if policy.max_retries is not None and attempt > policy.max_retries:
-        return Fate(Verdict.DEAD_LETTER, error, reason=f"gave up after {attempt} attempts")
+    if policy.max_retries is not None and attempt.number > policy.max_retries:
+        return Fate(Verdict.DEAD_LETTER, error, reason=f"gave up after {attempt.number} attempts")
+    if policy.max_age is not None and attempt.age is not None and attempt.age > policy.max_age:
+        return Fate(
+            Verdict.DEAD_LETTER, error, reason=f"older than max_age ({attempt.age:.0f} s > {policy.max_age:g} s)"
+        )
     if isinstance(error, Retry) and error.delay is not None:
         return Fate(Verdict.RETRY, error, visibility=error.delay)
-    return Fate(Verdict.RETRY, error, visibility=_backoff.delay_for(policy.backoff, attempt))
+    return Fate(Verdict.RETRY, error, visibility=_backoff.delay_for(policy.backoff, attempt.number))
 
 
 def skipped(reason: str, visibility: int | None = None) -> Fate:

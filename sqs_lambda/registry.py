@@ -66,6 +66,7 @@ class Registry:
         idempotent: bool = False,
         idempotency_key: Callable[..., Any] | None = None,
         expires_after: int | None = None,
+        max_age: float | None = None,
     ) -> Callable[[Callable[..., Any]], Job]:
         """Register a job handler under ``name`` (default: the function's name). ``idempotent=True``
         runs it at most once per key (the envelope id, or ``idempotency_key(...)`` over its arguments),
@@ -83,9 +84,11 @@ class Registry:
                 backoff=backoff if backoff is not None else defaults.backoff,
                 unknown_job=defaults.unknown_job,
                 idempotency=Idempotency(idempotency_key, expires_after) if idempotent else None,
+                max_age=max_age if max_age is not None else defaults.max_age,
             )
             proxy = Job(job_name, function, policy, self.sender)
-            proxy.explicit = {"max_retries": max_retries, "backoff": backoff}  # re-applied by include_router
+            # what the job set itself, re-applied over another router's defaults by include_router
+            proxy.explicit = {"max_retries": max_retries, "backoff": backoff, "max_age": max_age}
             self.jobs[job_name] = proxy
             return proxy
 
@@ -108,6 +111,7 @@ class Registry:
                 backoff=explicit["backoff"] if explicit["backoff"] is not None else defaults.backoff,
                 unknown_job=defaults.unknown_job,
                 idempotency=job.policy.idempotency,
+                max_age=explicit["max_age"] if explicit["max_age"] is not None else defaults.max_age,
             )
             self.jobs[name] = job
         other.jobs = {}

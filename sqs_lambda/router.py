@@ -38,7 +38,8 @@ class Router(Registry):
     - ``queue_url`` / ``queue_name``: the queue that ``.delay()`` sends to. Default: the
       ``SQS_LAMBDA_QUEUE_URL`` / ``SQS_LAMBDA_QUEUE_NAME`` environment variables (set by the template).
       ``stage`` prefixes a ``queue_name`` as ``Producer`` does (default ``$SQS_LAMBDA_STAGE``).
-    - ``default_max_retries``, ``default_backoff``: the failure policy of jobs that do not set their own.
+    - ``default_max_retries``, ``default_backoff``, ``default_max_age``: the failure policy of jobs that
+      do not set their own (``max_age``: seconds after which a failing job is no longer retried).
     - ``unknown_job``: ``"reject"`` (default, to the DLQ) or ``"retry"`` an envelope naming no job.
     - ``raise_on_entire_batch_failure``: raise instead of returning every id when all records fail.
     - ``fifo_skip_group_on_error``: on FIFO queues, after a failure skip only that message group.
@@ -59,6 +60,7 @@ class Router(Registry):
         stage: str | None = None,
         default_max_retries: int | None = None,
         default_backoff: _backoff.BackoffPolicy | None = None,
+        default_max_age: float | None = None,
         unknown_job: UnknownJobFate = "reject",
         raise_on_entire_batch_failure: bool = False,
         fifo_skip_group_on_error: bool = False,
@@ -77,6 +79,7 @@ class Router(Registry):
             max_retries=default_max_retries,
             backoff=default_backoff if default_backoff is not None else _backoff.exponential(),
             unknown_job=unknown_job,
+            max_age=default_max_age,
         )
         super().__init__(default_policy)
         self.sender = SenderSlot(self, queue_url=queue_url, queue_name=queue_name, stage=stage)
