@@ -137,7 +137,9 @@ def local(
     template: Annotated[Path, typer.Option(help="The SAM template to run.")] = Path("template.yaml"),
     endpoint_url: EndpointFlag = None,
     stage: Annotated[str | None, typer.Option(help="Overrides the template's Stage parameter.")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Enqueue the example app's sample work.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Run the demo script the template names (Metadata: SqsLambda: Demo).")
+    ] = False,
     until_idle: Annotated[bool, typer.Option("--until-idle", help="Exit 0 once only DLQs hold messages.")] = False,
     fire_schedules: Annotated[
         bool, typer.Option("--fire-schedules", help="Fire every scheduled rule once at start.")
