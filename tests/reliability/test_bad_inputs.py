@@ -127,7 +127,7 @@ def malformed_times(scene: Scene) -> None:
 
 
 def unknown_job_sent(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sqs_lambda_dev import cli_operations
+    from sqs_lambda_dev.cli import operations as cli_operations
 
     monkeypatch.setattr(cli_operations, "router_for", lambda target, url: scene.router)  # as the local runtime finds it
     with pytest.raises(ConfigurationError) as refused:

@@ -1,0 +1,94 @@
+"""``sqs-lambda local``: the whole template on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sqs_lambda_dev.cli import EndpointFlag, app, err, parse_parameters
+
+
+@app.command()
+def local(
+    template: Annotated[Path, typer.Option(help="The SAM template to run.")] = Path("template.yaml"),
+    endpoint_url: EndpointFlag = None,
+    stage: Annotated[str | None, typer.Option(help="Overrides the template's Stage parameter.")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Run the demo script the template names (Metadata: SqsLambda: Demo).")
+    ] = False,
+    until_idle: Annotated[bool, typer.Option("--until-idle", help="Exit 0 once only DLQs hold messages.")] = False,
+    fire_schedules: Annotated[
+        bool, typer.Option("--fire-schedules", help="Fire every scheduled rule once at start.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable events, one per line.")] = False,
+    timeout: Annotated[float, typer.Option(help="With --until-idle: give up (exit 1) after this long.")] = 300,
+    parameter: Annotated[
+        list[str] | None, typer.Option(metavar="NAME=VALUE", help="A template parameter (repeatable).")
+    ] = None,
+    no_reload: Annotated[
+        bool, typer.Option("--no-reload", help="Keep environments running old code after a change.")
+    ] = False,
+) -> None:
+    """Run the template here: an embedded SQS endpoint, its queues, functions, triggers and schedules."""
+    from sqs_lambda_dev.local.demo import load_demo
+    from sqs_lambda_dev.local.display import Display
+    from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
+    from sqs_lambda_dev.local.stopping import FORCED_EXIT_CODE, StopSignals
+
+    parameters = parse_parameters(parameter)
+    display = Display(json_output=json_output)
+    runtime = LocalRuntime(
+        RuntimeOptions(
+            template=template,
+            endpoint_url=endpoint_url,
+            stage=stage,
+            fire_schedules=fire_schedules or demo,
+            parameters=parameters,
+            reload=not no_reload,
+        ),
+        on_event=display.event,
+    )
+    display.on_closed = runtime.request_stop  # `sqs-lambda local | head`: the reader left
+    signals = StopSignals(runtime, notify=lambda message: err.print(message, style="dim"))
+    signals.install()
+    idle = True
+    sent: dict[str, Any] = {}
+    demo_script: Any = None
+    try:
+        runtime.start()
+        if demo:
+            assert runtime.template is not None
+            demo_script = load_demo(runtime.template)
+            sent = demo_script.enqueue(runtime)
+            display.event("info", {"message": str(sent.get("message", "demo: work enqueued"))})
+        runtime.run_background()
+        display.start_live(runtime)
+        if until_idle:
+            idle = runtime.run_until_idle(timeout=timeout)
+        else:
+            if not json_output:
+                err.print("running; Ctrl-C stops (running invocations finish first)", style="dim")
+            runtime.wait()
+    finally:
+        if signals.requested.is_set() and not signals.forced:
+            running = runtime.running_invocations()
+            err.print(
+                f"stopping: {running} running invocation(s) finish first; Ctrl-C again forces the stop"
+                if running
+                else "stopping",
+                style="dim",
+            )
+        runtime.drain()
+        display.stop_live()
+        extra = demo_script.outcome(runtime) if demo_script is not None and sent and not signals.forced else None
+        if runtime.started and not signals.forced:
+            display.summary(runtime, extra)
+        runtime.stop()
+        signals.restore()
+    if signals.forced:
+        raise typer.Exit(FORCED_EXIT_CODE)
+    if until_idle and not idle and not signals.requested.is_set() and not display.closed:
+        err.print(f"not idle after {timeout:g}s")
+        raise typer.Exit(1)
