@@ -259,3 +259,33 @@ handler = router.lambda_handler
     assert [entry["order"] for entry in run.log()] == ["o-1"]
     (skipped,) = [json.loads(line) for line in run.lines() if "duplicate skipped" in line]
     assert skipped["level"] == "INFO" and skipped["job"] == "charge"
+
+
+def test_a_dead_idle_environment_is_replaced_before_it_gets_a_batch(run_local: Any, tmp_path: Path) -> None:
+    """#26: the pool used to hand the next batch to an idle environment that had died (Runtime.ExitError,
+    and the batch's records lost a receive)."""
+    import signal
+
+    write(
+        tmp_path / "fn",
+        {
+            "app.py": RECORDER
+            + "\ndef handler(event, context):\n"
+            + "    record(attempt=event['Records'][0]['attributes']['ApproximateReceiveCount'])\n"
+        },
+    )
+    run = run_local(lambda log: {**queue_pair("Q"), "Fn": on("Q", "fn/", log)})
+    run.send("Q", "first")
+    run.wait_for(lambda: len(run.log()) == 1)
+    pool = run.runtime.functions["Fn"]
+    run.wait_for(lambda: len(pool._idle) == 1)
+    (idle,) = pool._idle
+    assert idle.process is not None
+    os.kill(idle.process.pid, signal.SIGKILL)  # dies while idle, as a crashed sandbox would
+    run.wait_for(lambda: idle.exited.is_set())
+    run.send("Q", "second")
+    run.wait_for(lambda: len(run.log()) == 2)
+    first, second = run.log()
+    assert second["attempt"] == "1" and second["pid"] != first["pid"]  # a fresh environment, first delivery
+    assert pool.stats.cold_starts == 2 and pool.stats.crashes == 0
+    assert not any(t.stats.whole_batch_failures for t in run.runtime.triggers.values())
