@@ -72,9 +72,7 @@ class Doctor:
         ).endswith(".fifo")
 
     def mappings(self) -> Iterator[tuple[str, dict[str, Any], str]]:
-        for name, resource in self.t.of_type("AWS::Lambda::EventSourceMapping").items():
-            properties = resource.get("Properties", {})
-            queue = self.t.logical_id_of(properties.get("EventSourceArn"))
+        for name, properties, queue, _ in self.t.event_source_mappings():
             if queue and self.t.resources.get(queue, {}).get("Type") == "AWS::SQS::Queue":
                 yield name, properties, queue
 

@@ -43,7 +43,7 @@ class Target:
 def _local_backend(url: str, region: str | None) -> AwsSqs:
     """A local engine's backend: its own keys when the environment has some, else dummy ones."""
     keys = None if "AWS_ACCESS_KEY_ID" in os.environ else LOCAL_KEY_PAIR
-    return AwsSqs(endpoint_url=url, region=region or aws.default_region() or "us-east-1", credentials=keys)
+    return AwsSqs(endpoint_url=url, region=region or aws.default_region() or aws.LOCAL_REGION, credentials=keys)
 
 
 def choose(
@@ -162,10 +162,9 @@ def local_routers(target: Target) -> dict[str, Any]:
             from sqs_lambda_dev.template import load
 
             template = load(target.state["template"], stage=target.stage)
-            for resource in template.of_type("AWS::Lambda::EventSourceMapping").values():
-                properties = resource.get("Properties", {})
-                url = target.state["queues"].get(template.logical_id_of(properties.get("EventSourceArn")))
-                function = str(template.logical_id_of(properties.get("FunctionName")))
+            for _, _, queue, consumer in template.event_source_mappings():
+                url = target.state["queues"].get(queue)
+                function = str(consumer)
                 handler = import_handler(
                     function,
                     Path(template.code_uris[function]),

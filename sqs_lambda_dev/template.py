@@ -42,6 +42,17 @@ class Template:
     def resources(self) -> dict[str, dict[str, Any]]:
         return dict(self.cfn.get("Resources", {}))
 
+    def event_source_mappings(self) -> list[tuple[str, dict[str, Any], str | None, str | None]]:
+        """Each event source mapping: its logical id, its properties, and the logical ids of the queue
+        (or other source) it reads and the function it invokes (None where they are not resources)."""
+        found = []
+        for name, resource in self.of_type("AWS::Lambda::EventSourceMapping").items():
+            properties = resource.get("Properties", {})
+            source = self.logical_id_of(properties.get("EventSourceArn"))
+            function = self.logical_id_of(properties.get("FunctionName"))
+            found.append((name, properties, source, function))
+        return found
+
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {name: r for name, r in self.resources.items() if r.get("Type") == kind}
 

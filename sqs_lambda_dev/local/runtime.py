@@ -93,11 +93,10 @@ def consuming_function(state: dict[str, Any], queue_url: str) -> FunctionPool | 
     queues: dict[str, str] = state["queues"]
     names = {**queues, **state.get("buckets", {}), **state.get("tables", {})}
     specs = function_specs(template, names)
-    for resource in template.of_type("AWS::Lambda::EventSourceMapping").values():
-        properties = resource.get("Properties", {})
-        if queues.get(str(template.logical_id_of(properties.get("EventSourceArn")))) != queue_url:
+    for _, _, queue, function in template.event_source_mappings():
+        if queues.get(str(queue)) != queue_url:
             continue
-        spec = specs.get(str(template.logical_id_of(properties.get("FunctionName"))))
+        spec = specs.get(str(function))
         if spec is not None:
             environment = function_environment(state["endpoint_url"], local_keys=bool(state.get("local_keys", True)))
             return FunctionPool(spec, environment=environment, region=template.region)
@@ -197,10 +196,7 @@ class LocalRuntime:
     def _build_triggers(self) -> None:
         assert self.template is not None
         template = self.template
-        for name, resource in template.of_type("AWS::Lambda::EventSourceMapping").items():
-            properties = resource.get("Properties", {})
-            queue = template.logical_id_of(properties.get("EventSourceArn"))
-            function = template.logical_id_of(properties.get("FunctionName"))
+        for name, properties, queue, function in template.event_source_mappings():
             if queue not in self.resources.queue_urls or function not in self.functions:
                 self.on_event("warning", {"message": f"{name}: not an SQS mapping of a local function; skipped"})
                 continue
