@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 _lock = threading.Lock()
@@ -141,14 +142,21 @@ def _quiet_botocore() -> None:
         botocore_logger.setLevel(logging.WARNING)
 
 
+_forgetters: list[Callable[[], None]] = []  # what else caches from clients (sqs's default port registers)
+
+
+def on_reset(forget: Callable[[], None]) -> None:
+    """Call ``forget`` on every :func:`reset` (for caches built over these clients)."""
+    _forgetters.append(forget)
+
+
 def reset() -> None:
     """Forget cached clients and the default SQS backend's queue facts (tests, a re-pointed endpoint)."""
-    from . import sqs
-
     with _lock:
         _clients.clear()
         _told.clear()
-    sqs.reset()
+    for forget in _forgetters:
+        forget()
 
 
 def default_region() -> str | None:

@@ -34,7 +34,8 @@ from .invoke import Hooks, drive, invoke
 from .policy import DONE, Attempt, Fate, JobPolicy, Verdict, decide, skipped
 
 if TYPE_CHECKING:
-    from .dispatch import Call, Dispatcher
+    from .call import Call
+    from .dispatch import Dispatcher
     from .sqs import SqsBackend
 
 

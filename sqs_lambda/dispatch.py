@@ -11,31 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import msgspec
-
 from . import envelope as wire
+from .call import Call
 from .errors import JobArgumentError, NoRouteError, PickleRejectedError, UnknownJobError
-from .policy import JobPolicy
 
 if TYPE_CHECKING:
     from .jobs import Job
     from .registry import Registry
-
-
-class Call(msgspec.Struct, gc=False):
-    """A record made ready to run: the target, its arguments, and what the policy needs to know.
-
-    A msgspec struct: one is built per record, and its constructor runs in C."""
-
-    name: str
-    target: Callable[..., Any]
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = msgspec.field(default_factory=dict)
-    context: Mapping[str, Any] | None = None
-    is_async: bool = False
-    policy: JobPolicy | None = None
-    envelope: wire.Envelope | None = None
-    payload: Any = None  # the S3 pointer the body came from (deleted once the job succeeds)
 
 
 class Dispatcher:
@@ -110,13 +92,7 @@ class Dispatcher:
 
             verify(self.signing_key, envelope, message_id)
         job = self.jobs.get(envelope.job) or self._unknown(envelope.job, message_id)
-        schema = job.schema
-        kwargs = schema.as_kwargs(wire.decode_arguments(envelope, schema.decoder, message_id=message_id))
-        if schema.models:
-            kwargs = schema.load_models(kwargs, job.name)
-        if schema.wants_context:
-            kwargs["context"] = dict(envelope.context or {})
-        return Call(job.name, job.function, (), kwargs, envelope.context, schema.is_async, job.policy, envelope)
+        return self._call(job, envelope, wire.decode_arguments(envelope, job.schema.decoder, message_id=message_id))
 
     def _foreign_call(self, found: Any, message_id: str | None) -> Call:
         """A call for a peer's message (no signature: peers' formats carry none)."""
@@ -138,11 +114,7 @@ class Dispatcher:
 
     def _call(self, job: Job, envelope: wire.Envelope, values: Any) -> Call:
         schema = job.schema
-        kwargs = schema.as_kwargs(values)
-        if schema.models:
-            kwargs = schema.load_models(kwargs, job.name)
-        if schema.wants_context:
-            kwargs["context"] = dict(envelope.context or {})
+        kwargs = schema.bind(values, envelope.context, job.name)
         return Call(job.name, job.function, (), kwargs, envelope.context, schema.is_async, job.policy, envelope)
 
     def raw_call(self, body: wire.RawBody, message_id: str | None) -> Call:

@@ -34,8 +34,8 @@ from .context import INVOCATION
 from .errors import ConfigurationError, Retry
 
 if TYPE_CHECKING:
+    from .call import Call
     from .policy import Idempotency
-    from .router import Call
     from .sqs import SqsBackend
 
 TABLE_VARIABLE = "SQS_LAMBDA_IDEMPOTENCY_TABLE"

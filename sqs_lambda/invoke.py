@@ -26,7 +26,7 @@ from .context import CURRENT, running_with
 from .observe import RUNNING
 
 if TYPE_CHECKING:
-    from .router import Call
+    from .call import Call
     from .sqs import SqsBackend
 
 

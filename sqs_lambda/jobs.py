@@ -93,22 +93,22 @@ class Job:
 
     def validate(self, kwargs: Mapping[str, Any] | msgspec.Raw) -> dict[str, Any]:
         """Check ``kwargs`` (or their encoding) as a consumer would; raise JobArgumentError (a TypeError)."""
+        return self.schema.as_kwargs(self._checked(kwargs))
+
+    def _checked(self, kwargs: Mapping[str, Any] | msgspec.Raw) -> Any:
+        """The validated arguments (what the consumer's decoder would produce)."""
         schema = self.schema
         if schema.models and not isinstance(kwargs, msgspec.Raw):
             kwargs = schema.to_wire(kwargs, self.name)
-        return schema.as_kwargs(wire.convert_arguments(self.name, kwargs, schema.decoder))
+        return wire.convert_arguments(self.name, kwargs, schema.decoder)
 
     def run(self, **kwargs: Any) -> Any:
         """Run the job synchronously in this process, with the same validation as a consumer."""
+        from .call import Call
         from .invoke import invoke_now
-        from .router import Call
 
-        call_kwargs = self.validate(kwargs)
-        if self.schema.models:
-            call_kwargs = self.schema.load_models(call_kwargs, self.name)
         context = dict(current_context())
-        if self.schema.wants_context:
-            call_kwargs["context"] = context
+        call_kwargs = self.schema.bind(self._checked(kwargs), context, self.name)
         outcome: list[Any] = []
 
         def target() -> Any:

@@ -32,7 +32,9 @@ from .errors import ConfigurationError, MessageTooLargeError, SendError
 from .sqs import Attributes, QueueInfo, SqsBackend, default_backend
 
 if TYPE_CHECKING:
-    from .jobs import Job
+    import msgspec
+
+    from .schema import ArgumentSchema
 
 
 class MessageOptions(TypedDict, total=False):
@@ -43,11 +45,19 @@ class MessageOptions(TypedDict, total=False):
     deduplication_id: str | None
 
 
+class KnownJob(Protocol):
+    """What the producer reads of a registered job (:class:`sqs_lambda.jobs.Job`): its argument schema."""
+
+    @property
+    def schema(self) -> ArgumentSchema: ...
+    def validate(self, kwargs: Mapping[str, Any] | msgspec.Raw) -> dict[str, Any]: ...
+
+
 class KnowsJobs(Protocol):
     """What the producer reads of a router (or its registry): the jobs, to validate arguments."""
 
     @property
-    def jobs(self) -> Mapping[str, Job]: ...
+    def jobs(self) -> Mapping[str, KnownJob]: ...
 
 
 MAX_DELAY = 7 * 24 * 3600  # a week: long delays travel in 900 s hops, each re-sent by a consumer
@@ -121,7 +131,7 @@ class Producer:
         self._queue_url = queue_url
         stage = stage if stage is not None else os.environ.get(STAGE_VARIABLE, "")
         self.queue_name = f"{stage}-{queue_name}" if queue_name and stage else queue_name
-        self.jobs: Mapping[str, Job] = router.jobs if router is not None else {}
+        self.jobs: Mapping[str, KnownJob] = router.jobs if router is not None else {}
         self.backend: SqsBackend = backend or default_backend()
         self.default_group_id = default_group_id
         self.concurrency = max(1, concurrency)

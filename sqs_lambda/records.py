@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 Record = dict[str, Any]
@@ -73,7 +74,7 @@ def send_attributes(record: Record) -> dict[str, dict[str, Any]]:
     return result
 
 
-def string_attribute(record: Record, name: str) -> str | None:
+def string_attribute(record: Mapping[str, Any], name: str) -> str | None:
     attributes = record.get("messageAttributes")
     if isinstance(attributes, dict) and isinstance(attributes.get(name), dict):
         value = attributes[name].get("stringValue")

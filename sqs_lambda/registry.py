@@ -51,11 +51,19 @@ class Registry:
 
     __slots__ = ("default_policy", "jobs", "raw_routes", "sender")
 
-    def __init__(self, default_policy: JobPolicy, sender: SenderSlot | None = None) -> None:
+    def __init__(
+        self,
+        default_policy: JobPolicy,
+        *,
+        queue_url: str | None = None,
+        queue_name: str | None = None,
+        stage: str | None = None,
+    ) -> None:
         self.default_policy = default_policy
         self.jobs: dict[str, Job] = {}
         self.raw_routes: list[RawRoute] = []
-        self.sender = sender if sender is not None else SenderSlot(self)
+        # the one place the jobs' ``.delay()`` sends (the queue settings are its fallback)
+        self.sender = SenderSlot(self, queue_url=queue_url, queue_name=queue_name, stage=stage)
 
     def job(
         self,

@@ -1,23 +1,24 @@
 """The Router: the facade users write against.
 
-It is the :class:`~sqs_lambda.registry.Registry` (jobs by name and raw routes: ``@router.job()``,
-``@router.raw()``), and composes the other parts, each in its own module:
+It composes the parts, each in its own module:
+- :class:`~sqs_lambda.registry.Registry`: jobs by name and raw routes (``@router.job()``,
+  ``@router.raw()``), and the one :class:`~sqs_lambda.jobs.SenderSlot` their ``.delay()`` sends through;
 - :class:`~sqs_lambda.dispatch.Dispatcher`: a record becomes a call (``router.prepare(record)``);
 - :class:`~sqs_lambda.consumer.Consumer`: the batch loop behind ``router.lambda_handler``;
-- :class:`~sqs_lambda.jobs.SenderSlot`: where ``job.delay()`` sends (``router.producer``, ``router.bind``).
 Nothing here imports boto3.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import backoff as _backoff
+from .call import Call
 from .consumer import Consumer, ConsumerSettings
-from .dispatch import Call, Dispatcher, unknown_job_reason
+from .dispatch import Dispatcher, unknown_job_reason
 from .errors import ConfigurationError, RecordFailed
-from .jobs import BakedJob, Job, SenderSlot
+from .jobs import BakedJob, Job
 from .policy import JobPolicy, UnknownJobFate
 from .registry import RawRoute, Registry
 
@@ -25,13 +26,12 @@ if TYPE_CHECKING:
     from .producer import Producer
     from .sqs import SqsBackend
 
-Format = Literal["sqs_lambda", "sqs_workers", "celery", "django_eb_sqs"]
-FORMATS = ("sqs_lambda", "sqs_workers", "celery", "django_eb_sqs")
+Format = Literal["sqs_lambda", "sqs_workers", "celery", "django_eb_sqs"]  # sqs_lambda.peers.FORMATS
 
 __all__ = ["BakedJob", "Call", "Job", "RawRoute", "Router", "unknown_job_reason"]
 
 
-class Router(Registry):
+class Router:
     """Registers jobs and raw routes; routes SQS records to them.
 
     Settings (all optional):
@@ -72,19 +72,21 @@ class Router(Registry):
         payload_buckets: Sequence[str] = (),
         keep_payloads: bool = False,
     ) -> None:
-        unsupported = set(accept) - set(FORMATS)
-        if unsupported:
-            raise ConfigurationError(f"unknown formats in accept: {sorted(unsupported)}")
+        if tuple(accept) != ("sqs_lambda",):  # peers' formats are imported only when accepted
+            from .peers import FORMATS
+
+            unsupported = set(accept) - set(FORMATS)
+            if unsupported:
+                raise ConfigurationError(f"unknown formats in accept: {sorted(unsupported)}")
         default_policy = JobPolicy(
             max_retries=default_max_retries,
             backoff=default_backoff if default_backoff is not None else _backoff.exponential(),
             unknown_job=unknown_job,
             max_age=default_max_age,
         )
-        super().__init__(default_policy)
-        self.sender = SenderSlot(self, queue_url=queue_url, queue_name=queue_name, stage=stage)
+        self.registry = Registry(default_policy, queue_url=queue_url, queue_name=queue_name, stage=stage)
         self.dispatcher = Dispatcher(
-            self, accept=accept, aliases=aliases, signing_key=signing_key, payload_buckets=payload_buckets
+            self.registry, accept=accept, aliases=aliases, signing_key=signing_key, payload_buckets=payload_buckets
         )
         self.consumer = Consumer(
             self.dispatcher,
@@ -97,6 +99,33 @@ class Router(Registry):
                 keep_payloads=keep_payloads,
             ),
         )
+
+    # -- registering --------------------------------------------------------------------------------
+
+    @property
+    def job(self) -> Callable[..., Callable[[Callable[..., Any]], Job]]:
+        """``@router.job(name=None, *, max_retries, backoff, idempotent, idempotency_key, expires_after,
+        max_age)``: register a job (see :meth:`~sqs_lambda.registry.Registry.job`)."""
+        return self.registry.job
+
+    @property
+    def raw(self) -> Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]]:
+        """``@router.raw(*, source, detail_type, match, text)``: register a handler for bodies that are
+        not envelopes (see :meth:`~sqs_lambda.registry.Registry.raw`)."""
+        return self.registry.raw
+
+    @property
+    def jobs(self) -> Mapping[str, Job]:
+        """The registered jobs by wire name."""
+        return self.registry.jobs
+
+    @property
+    def raw_routes(self) -> Sequence[RawRoute]:
+        return self.registry.raw_routes
+
+    @property
+    def default_policy(self) -> JobPolicy:
+        return self.registry.default_policy
 
     # -- consuming ----------------------------------------------------------------------------------
 
@@ -114,7 +143,7 @@ class Router(Registry):
         routes, so a large app declares its jobs in several modules. Each job is named ``prefix.name``
         (its wire name: ``.delay()`` sends that), takes this router's defaults where it set none, and
         sends through this router's producer. A name already registered here is refused."""
-        self.include(other, prefix)
+        self.registry.include(other.registry, prefix)
 
     def record_handler(self, record: Any, lambda_context: Any = None) -> None:
         """One SQS record through this router, for Powertools' own ``BatchProcessor`` (or
@@ -136,7 +165,7 @@ class Router(Registry):
 
     def unknown_job_reason(self, name: str) -> str:
         """Why ``name`` is not a job here: the known names, and the nearest one to a typo."""
-        return unknown_job_reason(name, self.jobs)
+        return unknown_job_reason(name, self.registry.jobs)
 
     @property
     def backend(self) -> SqsBackend:
@@ -155,8 +184,8 @@ class Router(Registry):
     @property
     def producer(self) -> Producer:
         """The producer bound to this router's queue (explicit setting, else the environment)."""
-        return self.sender.get()
+        return self.registry.sender.get()
 
     def bind(self, producer: Producer | None) -> None:
         """Send ``.delay()`` calls through ``producer`` (tests, or a custom client)."""
-        self.sender.bind(producer)
+        self.registry.sender.bind(producer)

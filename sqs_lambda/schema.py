@@ -104,6 +104,16 @@ class ArgumentSchema:
                 ) from None
         return kwargs
 
+    def bind(self, values: Any, context: Mapping[str, Any] | None, job: str) -> dict[str, Any]:
+        """The handler's keyword arguments from validated ``values``: model rows fetched again (see
+        :meth:`load_models`) and, when the handler takes one, a copy of the ``context`` dict."""
+        kwargs = self.as_kwargs(values)
+        if self.models:
+            kwargs = self.load_models(kwargs, job)
+        if self.wants_context:
+            kwargs[CONTEXT_PARAMETER] = dict(context or {})
+        return kwargs
+
     def as_kwargs(self, values: Any) -> dict[str, Any]:
         """The decoded struct as keyword arguments for the handler."""
         if self.accepts_extra:

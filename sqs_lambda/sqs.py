@@ -296,3 +296,6 @@ def reset() -> None:
     """Forget the default backend and its cached queue facts (tests, and a re-pointed endpoint)."""
     global _default
     _default = None
+
+
+aws.on_reset(reset)

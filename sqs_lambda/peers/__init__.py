@@ -18,7 +18,8 @@ django-eb-sqs's ``pickle: true`` raise :class:`PickleRejectedError` (non-retryab
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .. import envelope as wire
@@ -30,29 +31,75 @@ from .foreign import ForeignJob
 from .pickles import looks_like_pickle
 from .sqs_workers import sqs_workers
 
-__all__ = ["ForeignJob", "PickleRejectedError", "decode_any", "looks_like_pickle", "to_envelope"]
+__all__ = [
+    "FORMATS",
+    "PEERS",
+    "ForeignJob",
+    "PeerFormat",
+    "PickleRejectedError",
+    "decode_any",
+    "looks_like_pickle",
+    "to_envelope",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerFormat:
+    """One peer's format: ``claim`` returns the part of a record its ``decode`` reads, or None when the
+    record is not in this format. ``claim`` sees the record and its body decoded as ours (None for a
+    format told by its attributes, which is asked before the body is decoded)."""
+
+    label: str
+    claim: Callable[[Mapping[str, Any], wire.RawBody | None], Any]
+    decode: Callable[[Any, str | None], ForeignJob]
+    by_attributes: bool = False
+
+
+def _sqs_workers_claim(record: Mapping[str, Any], _: wire.RawBody | None) -> Any:
+    return record if string_attribute(record, "JobName") else None
+
+
+def _django_eb_sqs_claim(_: Mapping[str, Any], body: wire.RawBody | None) -> Any:
+    value = body.value if body is not None and body.is_json else None
+    return value if isinstance(value, dict) and "func" in value and ("args" in value or "kwargs" in value) else None
+
+
+def _celery_claim(_: Mapping[str, Any], body: wire.RawBody | None) -> Any:
+    if body is None:
+        return None
+    value = body.value if body.is_json else base64_json(str(body.value))  # kombu's SQS transport: base64
+    return (
+        value
+        if isinstance(value, dict)
+        and isinstance(value.get("headers"), dict)
+        and (not body.is_json or "task" in value["headers"])
+        else None
+    )
+
+
+# name (as ``Router(accept=...)`` spells it) -> format; tried in this order
+PEERS: dict[str, PeerFormat] = {
+    "sqs_workers": PeerFormat("sqs-workers", _sqs_workers_claim, sqs_workers, by_attributes=True),
+    "django_eb_sqs": PeerFormat("django-eb-sqs", _django_eb_sqs_claim, django_eb_sqs),
+    "celery": PeerFormat("Celery", _celery_claim, celery),
+}
+FORMATS = ("sqs_lambda", *PEERS)  # every name a router accepts
 
 
 def decode_any(
     accept: Sequence[str], record: Mapping[str, Any], message_id: str | None
 ) -> wire.Envelope | wire.RawBody | ForeignJob:
     """Recognise the record's format among those accepted (see the module docstring)."""
-    body = record.get("body")
-    if "sqs_workers" in accept and string_attribute(record, "JobName"):  # type: ignore[arg-type]
-        return _guarded("sqs-workers", sqs_workers, record, message_id)
-    decoded = wire.decode(body, message_id=message_id)
+    accepted = [peer for name, peer in PEERS.items() if name in accept]
+    for peer in accepted:
+        if peer.by_attributes and (claimed := peer.claim(record, None)) is not None:
+            return _guarded(peer.label, peer.decode, claimed, message_id)
+    decoded = wire.decode(record.get("body"), message_id=message_id)
     if isinstance(decoded, wire.Envelope):
         return decoded
-    value = decoded.value
-    if decoded.is_json and isinstance(value, dict):
-        if "django_eb_sqs" in accept and "func" in value and ("args" in value or "kwargs" in value):
-            return _guarded("django-eb-sqs", django_eb_sqs, value, message_id)
-        if "celery" in accept and isinstance(value.get("headers"), dict) and "task" in value["headers"]:
-            return _guarded("Celery", celery, value, message_id)
-    if not decoded.is_json and "celery" in accept:
-        unwrapped = base64_json(str(value))
-        if isinstance(unwrapped, dict) and isinstance(unwrapped.get("headers"), dict):
-            return _guarded("Celery", celery, unwrapped, message_id)
+    for peer in accepted:
+        if not peer.by_attributes and (claimed := peer.claim(record, decoded)) is not None:
+            return _guarded(peer.label, peer.decode, claimed, message_id)
     return decoded
 
 

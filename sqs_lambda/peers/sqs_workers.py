@@ -12,8 +12,8 @@ from .foreign import ForeignJob
 
 
 def sqs_workers(record: Mapping[str, Any], message_id: str | None) -> ForeignJob:
-    job = string_attribute(record, "JobName")  # type: ignore[arg-type]
-    content_type = string_attribute(record, "ContentType") or "json"  # type: ignore[arg-type]
+    job = string_attribute(record, "JobName")
+    content_type = string_attribute(record, "ContentType") or "json"
     if content_type != "json":
         raise PickleRejectedError(
             f"sqs-workers message with ContentType {content_type!r}: pickle payloads are "
@@ -23,7 +23,7 @@ def sqs_workers(record: Mapping[str, Any], message_id: str | None) -> ForeignJob
         )
     try:
         kwargs = codec.loads(record.get("body") or "")
-        raw_context = string_attribute(record, "JobContext")  # type: ignore[arg-type]
+        raw_context = string_attribute(record, "JobContext")
         context = codec.loads(raw_context) if raw_context else None
     except Exception as error:
         raise DecodeError(f"sqs-workers message is not valid JSON: {error}", message_id=message_id, job=job) from None
