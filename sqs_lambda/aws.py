@@ -2,8 +2,9 @@
 
 boto3 is imported on that first call (backoff, DLQ copies, the producer), never at import time: the
 router's success path stays free of it. SQS itself is reached through the port in :mod:`sqs_lambda.sqs`;
-this module only builds clients. An ``endpoint_url`` passed in is configuration; without one, boto3's own
-defaults apply (``AWS_ENDPOINT_URL_SQS``, ``AWS_ENDPOINT_URL``...), and the cache follows them.
+this module only builds clients, each for an :class:`AwsConfig` (endpoint, region, profile, credentials),
+the one value that says where AWS is. What it leaves out is boto3's own default (``AWS_ENDPOINT_URL_SQS``,
+``AWS_REGION``...), read through :mod:`sqs_lambda.settings`, and the cache follows it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from . import settings
 
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
@@ -22,8 +26,29 @@ LOCAL_KEY_PAIR = ("testing", "testing")  # local engines take any credentials
 _told: set[str] = set()
 
 
-def _endpoint_key(service: str) -> tuple[str | None, ...]:
-    return (os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}"), os.environ.get("AWS_ENDPOINT_URL"))
+@dataclass(frozen=True, slots=True)
+class AwsConfig:
+    """Where and as whom sqs-lambda reaches AWS: one value for the SQS port, the client cache, the CLI,
+    the operations and worker mode. Every field left out means boto3's own default.
+
+    - ``endpoint_url``: a local engine or LocalStack (a loopback one gets a region and dummy keys);
+    - ``region``, and ``profile`` (a named profile of ``~/.aws/config``);
+    - ``credentials``: (access key, secret), for local engines, which take any;
+    - ``aws_only``: ignore endpoints configured in the environment (the CLI's ``--aws``).
+    """
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    credentials: tuple[str, str] | None = None
+    aws_only: bool = False
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """The cached boto3 client of ``service`` with this configuration (``region`` overrides it)."""
+        return client(service, region or self.region, config=self)
+
+
+DEFAULT = AwsConfig()
 
 
 def is_loopback(url: str | None) -> bool:
@@ -37,9 +62,9 @@ def is_loopback(url: str | None) -> bool:
 
 def _has_own_credentials(profile: str | None) -> bool:
     """Credentials boto3 would find without asking the network (environment, profile, files)."""
-    if profile or os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
+    keys, named_profile, *files = settings.current().credential_sources
+    if profile or keys or named_profile:
         return True
-    files = (os.environ.get("AWS_SHARED_CREDENTIALS_FILE"), os.environ.get("AWS_CONFIG_FILE"))
     defaults = (os.path.expanduser("~/.aws/credentials"), os.path.expanduser("~/.aws/config"))
     return any(path and path != os.devnull and os.path.isfile(path) for path in (*files, *defaults))
 
@@ -68,23 +93,21 @@ def local_defaults(
     return region, credentials
 
 
-def client(
-    service: str = "sqs",
-    region: str | None = None,
-    *,
-    endpoint_url: str | None = None,
-    credentials: tuple[str, str] | None = None,
-    aws_only: bool = False,
-    profile: str | None = None,
-) -> Any:
-    """A cached boto3 client. One retry layer: botocore's standard mode, 4 attempts in total.
+def client(service: str = "sqs", region: str | None = None, *, config: AwsConfig = DEFAULT) -> Any:
+    """A cached boto3 client for ``config`` (see :class:`AwsConfig`; ``region`` overrides its region).
+    One retry layer: botocore's standard mode, 4 attempts in total."""
+    return _cached("client", service, region, config)
 
-    ``credentials`` (access key, secret) are for local engines, which take any; AWS uses boto3's chain,
-    from the named ``profile`` if given (the AWS CLI's ``--profile``). ``aws_only`` ignores endpoints
-    configured in the environment (the CLI's ``--aws``)."""
-    configured = () if aws_only else _endpoint_key(service)
-    region = region or default_region()
-    key = ("client", service, region, endpoint_url, credentials, aws_only, profile, *configured)
+
+def resource(service: str, region: str | None = None, *, config: AwsConfig = DEFAULT) -> Any:
+    """A cached boto3 resource (e.g. ``resource("dynamodb").Table(name)``) for ``config``."""
+    return _cached("resource", service, region, config)
+
+
+def _cached(kind: str, service: str, region: str | None, config: AwsConfig) -> Any:
+    configured = () if config.aws_only else settings.current().endpoints(service)
+    region = region or config.region or default_region()
+    key = (kind, service, region, config, *configured)
     found = _clients.get(key)
     if found is not None:
         return found
@@ -94,40 +117,19 @@ def client(
             from botocore.config import Config
 
             _quiet_botocore()
-
-            config = Config(
+            endpoint = config.endpoint_url or next((url for url in configured if url), None)
+            region_name, credentials = local_defaults(endpoint, region, config.credentials, config.profile)
+            keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
+            session = boto3.session.Session(profile_name=config.profile, **keys)
+            botocore_config = Config(
                 retries={"mode": "standard", "total_max_attempts": 4},
                 connect_timeout=5,
                 read_timeout=30,
-                ignore_configured_endpoint_urls=aws_only,
+                ignore_configured_endpoint_urls=config.aws_only,
             )
-            endpoint = endpoint_url or next((url for url in configured if url), None)
-            region_name, credentials = local_defaults(endpoint, region, credentials, profile)
-            keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
-            _clients[key] = boto3.session.Session(profile_name=profile, **keys).client(
-                service, region_name=region_name, endpoint_url=endpoint_url, config=config
-            )
-        return _clients[key]
-
-
-def resource(service: str, region: str | None = None, *, endpoint_url: str | None = None) -> Any:
-    """A cached boto3 resource (e.g. ``resource("dynamodb").Table(name)``), built on first use."""
-    region = region or default_region()
-    configured = _endpoint_key(service)
-    key = ("resource", service, region, endpoint_url, *configured)
-    found = _clients.get(key)
-    if found is not None:
-        return found
-    with _lock:
-        if key not in _clients:
-            import boto3
-
-            _quiet_botocore()
-            endpoint = endpoint_url or next((url for url in configured if url), None)
-            region_name, credentials = local_defaults(endpoint, region, None, None)
-            keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
-            _clients[key] = boto3.session.Session(**keys).resource(
-                service, region_name=region_name, endpoint_url=endpoint_url
+            make = session.client if kind == "client" else session.resource
+            _clients[key] = make(
+                service, region_name=region_name, endpoint_url=config.endpoint_url, config=botocore_config
             )
         return _clients[key]
 
@@ -155,12 +157,13 @@ def reset() -> None:
     with _lock:
         _clients.clear()
         _told.clear()
+    settings.expire()
     for forget in _forgetters:
         forget()
 
 
 def default_region() -> str | None:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return settings.current().region
 
 
 def region_of(arn_or_url: str) -> str | None:

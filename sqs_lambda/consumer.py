@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from . import envelope as wire
-from . import observe
+from . import observe, settings
 from . import records as rec
 from .batch import Batch, ConsumerSettings
 from .context import INVOCATION
@@ -74,6 +74,7 @@ class Consumer:
     def handle(self, event: Any, context: Any = None, *, port: SqsBackend | None = None) -> dict[str, Any]:
         """Handle one Lambda invocation (see the module docstring). ``port``, when given, is the SQS port
         of this invocation's effects (worker mode passes its heartbeat-aware one)."""
+        settings.expire()  # each invocation reads its configuration afresh (lazily: unused costs nothing)
         if not isinstance(event, dict):
             observe.log_loudly("the event is not an object; nothing to process", event_type=type(event).__name__)
             return {"batchItemFailures": []}

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import observe
 from . import records as rec
+from . import settings as _settings  # `settings` names an Idempotency below
 from .context import INVOCATION
 from .errors import ConfigurationError, Retry
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .policy import Idempotency
     from .sqs import SqsBackend
 
-TABLE_VARIABLE = "SQS_LAMBDA_IDEMPOTENCY_TABLE"
+TABLE_VARIABLE = _settings.IDEMPOTENCY_TABLE
 KEY_PREFIX = "sqs-lambda"
 
 
@@ -51,7 +51,7 @@ _stores: dict[tuple[str, str, int], Any] = {}  # (table, job, expiry) -> (persis
 
 
 def table_name() -> str:
-    table = os.environ.get(TABLE_VARIABLE)
+    table = _settings.current().idempotency_table
     if not table:
         raise IdempotencyUnavailable(f"an idempotent job needs a DynamoDB table: set {TABLE_VARIABLE}")
     return table

@@ -21,9 +21,6 @@ from .schema import ArgumentSchema, build_schema
 if TYPE_CHECKING:
     from .producer import KnowsJobs, Producer
 
-QUEUE_URL_VARIABLE = "SQS_LAMBDA_QUEUE_URL"
-QUEUE_NAME_VARIABLE = "SQS_LAMBDA_QUEUE_NAME"
-
 
 class SenderSlot:
     """Where a router's jobs go on ``.delay()``: the producer bound with ``Router.bind``, else one built
@@ -45,17 +42,18 @@ class SenderSlot:
 
     def get(self) -> Producer:
         if self._producer is None:
-            import os
-
+            from . import settings
             from .errors import ConfigurationError
             from .producer import Producer
 
-            url = self.queue_url or os.environ.get(QUEUE_URL_VARIABLE)
-            name = self.queue_name or os.environ.get(QUEUE_NAME_VARIABLE)
+            settings.expire()
+            environment = settings.current()
+            url = self.queue_url or environment.queue_url
+            name = self.queue_name or environment.queue_name
             if not url and not name:
                 raise ConfigurationError(
                     "this router is not bound to a queue: pass Router(queue_url=...) or set "
-                    f"{QUEUE_URL_VARIABLE} (the template sets it in Lambda)"
+                    f"{settings.QUEUE_URL} (the template sets it in Lambda)"
                 )
             self._producer = Producer(
                 queue_url=url, queue_name=None if url else name, stage=self.stage, router=self.registry

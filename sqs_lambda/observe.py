@@ -11,18 +11,18 @@ off by default and imported only when on, so the cold-start path stays light.
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from . import settings
 from .errors import MessageError, Reject, Retry
 from .policy import Fate, Verdict
 
 _logger: Any = None
-NAMESPACE_VARIABLE = "SQS_LAMBDA_METRICS_NAMESPACE"
+NAMESPACE_VARIABLE = settings.METRICS_NAMESPACE
 
 
 def logger() -> Any:
@@ -31,12 +31,12 @@ def logger() -> Any:
     if _logger is None:
         from aws_lambda_powertools import Logger
 
-        _logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "sqs-lambda")
+        _logger = Logger(service=settings.current().service_name)
     return _logger
 
 
 def log_arguments_enabled() -> bool:
-    return os.environ.get("SQS_LAMBDA_LOG_ARGUMENTS", "").lower() == "true"
+    return settings.current().log_arguments
 
 
 def record_fields(*, job: str | None, message_id: str | None, attempt: int, context: Any = None) -> dict[str, Any]:
@@ -130,7 +130,7 @@ class BatchMetrics:
     """
 
     def __init__(self) -> None:
-        self.enabled = os.environ.get("SQS_LAMBDA_METRICS", "").lower() == "true"
+        self.enabled = settings.current().metrics
         self.counts: Counter[tuple[str, str]] = Counter()
         self.durations: list[tuple[str, float]] = []
 
@@ -147,7 +147,7 @@ class BatchMetrics:
             return
         from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-        namespace = os.environ.get(NAMESPACE_VARIABLE, "sqs-lambda")
+        namespace = settings.current().metrics_namespace
         jobs = {job for job, _ in self.counts} | {job for job, _ in self.durations}
         for job in sorted(jobs):
             metrics = EphemeralMetrics(namespace=namespace)
@@ -197,7 +197,7 @@ _tracer: Any = None
 
 
 def tracing_enabled() -> bool:
-    return os.environ.get("SQS_LAMBDA_TRACING", "").lower() == "true"
+    return settings.current().tracing
 
 
 def trace_subsegment(job: str) -> Any:
@@ -206,5 +206,5 @@ def trace_subsegment(job: str) -> Any:
     if _tracer is None:
         from aws_lambda_powertools import Tracer
 
-        _tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "sqs-lambda")
+        _tracer = Tracer(service=settings.current().service_name)
     return _tracer.provider.in_subsegment(f"## job {job}")

@@ -16,19 +16,18 @@ to send inline, or when a record's body is a pointer. boto3's S3 client loads on
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws
+from . import aws, settings
 from .errors import MessageError
 
 POINTER_CLASS = "software.amazon.payloadoffloading.PayloadS3Pointer"
 LEGACY_POINTER_CLASS = "com.amazon.sqs.javamessaging.MessageS3Pointer"
 SIZE_ATTRIBUTE = "ExtendedPayloadSize"
 LEGACY_SIZE_ATTRIBUTE = "SQSLargePayloadSize"
-BUCKET_VARIABLE = "SQS_LAMBDA_PAYLOAD_BUCKET"
+BUCKET_VARIABLE = settings.PAYLOAD_BUCKET
 POINTER_PREFIXES = (f'["{POINTER_CLASS}"', f'["{LEGACY_POINTER_CLASS}"')
 
 
@@ -78,7 +77,7 @@ def pointer_of(body: str, message_id: str | None = None) -> Pointer:
 
 def known_buckets(configured: tuple[str, ...]) -> tuple[str, ...]:
     """The buckets a router reads pointers from: those it was given, and ``$SQS_LAMBDA_PAYLOAD_BUCKET``."""
-    from_environment = os.environ.get(BUCKET_VARIABLE)
+    from_environment = settings.current().payload_bucket
     return (*configured, from_environment) if from_environment else configured
 
 
@@ -133,7 +132,7 @@ def offload_if_large(body: str, limit: int) -> tuple[str, dict[str, dict[str, st
     """``(body, attributes)`` to send: the body itself, or (over ``limit``, with a bucket configured) its
     pointer and size attribute. Without a bucket the body is returned and SQS will refuse it, loudly."""
     data = body.encode()
-    bucket = os.environ.get(BUCKET_VARIABLE)
+    bucket = settings.current().payload_bucket
     if len(data) <= limit - 1024 or not bucket:  # room for the attributes
         return body, {}
     return store(data, bucket).body(), size_attribute(len(data))

@@ -17,7 +17,6 @@ Contract:
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,10 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
-from . import codec
+from . import codec, settings
 from . import envelope as wire
 from .context import current_context
 from .errors import ConfigurationError, MessageTooLargeError, SendError
+from .queues import QueueRef
 from .sqs import Attributes, QueueInfo, SqsBackend, default_backend
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class KnowsJobs(Protocol):
 MAX_DELAY = 7 * 24 * 3600  # a week: long delays travel in 900 s hops, each re-sent by a consumer
 MAX_SQS_DELAY = 900
 BATCH_BYTES = 1_048_576
-STAGE_VARIABLE = "SQS_LAMBDA_STAGE"
+STAGE_VARIABLE = settings.STAGE
 SEND_ATTEMPTS = 4
 FLUSH_AT = 500  # a batch() block sends what it holds once it reaches this many messages
 
@@ -128,15 +128,17 @@ class Producer:
     ) -> None:
         if not queue_url and not queue_name:
             raise ConfigurationError("Producer needs queue_url or queue_name")
+        settings.expire()
+        environment = settings.current()
+        self.queue = QueueRef(url=queue_url, name=queue_name, stage=stage if stage is not None else environment.stage)
         self._queue_url = queue_url
-        stage = stage if stage is not None else os.environ.get(STAGE_VARIABLE, "")
-        self.queue_name = f"{stage}-{queue_name}" if queue_name and stage else queue_name
+        self.queue_name = self.queue.full_name
         self.jobs: Mapping[str, KnownJob] = router.jobs if router is not None else {}
         self.backend: SqsBackend = backend or default_backend()
         self.default_group_id = default_group_id
         self.concurrency = max(1, concurrency)
         self.signing_key = signing_key
-        self.payload_bucket = payload_bucket or os.environ.get("SQS_LAMBDA_PAYLOAD_BUCKET") or None
+        self.payload_bucket = payload_bucket or environment.payload_bucket
         self.payload_threshold = payload_threshold
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -146,8 +148,7 @@ class Producer:
     @property
     def queue_url(self) -> str:
         if self._queue_url is None:
-            assert self.queue_name is not None
-            self._queue_url = self.backend.queue_url(self.queue_name)
+            self._queue_url = self.queue.resolve(self.backend)
         return self._queue_url
 
     @property

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import envelope as wire
+from . import settings
 from .errors import SignatureError
 
 KeySource = str | bytes | Sequence[str | bytes] | Callable[[], Any]
@@ -75,7 +75,7 @@ def verify(source: KeySource, envelope: wire.Envelope, message_id: str | None) -
 
 def from_env(variable: str) -> Callable[[], str]:
     def load() -> str:
-        value = os.environ.get(variable)
+        value = settings.current().variable(variable)
         if not value:
             raise SignatureError(f"the signing key variable {variable} is not set")
         return value

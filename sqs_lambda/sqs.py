@@ -9,8 +9,8 @@ Contract of every implementation:
 - ``queue_info`` is read once per queue and cached (queue facts do not change under a running consumer).
 - ``send_batch`` returns SQS's raw response (``Successful`` and ``Failed``): a batch can partly fail.
 - ``change_visibility`` and ``delete`` take any number of entries and return the entries that failed.
-- The endpoint and region are configuration given to :class:`AwsSqs`; nothing here reads or writes
-  ``os.environ`` except through boto3's own defaults when none is given.
+- The endpoint, region and credentials are configuration given to :class:`AwsSqs` (one
+  :class:`~sqs_lambda.aws.AwsConfig`); nothing here reads or writes ``os.environ``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict, Unpack
 
-from . import aws, codec
+from . import aws, codec, settings
 from .errors import ConfigurationError
 
 DEFAULT_MAX_MESSAGE_SIZE = 1_048_576
@@ -116,34 +116,37 @@ class AwsSqs:
     def __init__(
         self,
         *,
+        config: aws.AwsConfig | None = None,
         endpoint_url: str | None = None,
         region: str | None = None,
         credentials: tuple[str, str] | None = None,
         aws_only: bool = False,
         profile: str | None = None,
     ) -> None:
-        self.endpoint_url = endpoint_url
-        self.region = region
-        self.credentials = credentials  # local engines take any; AWS uses boto3's credential chain
-        self.aws_only = aws_only  # ignore endpoints configured in the environment: AWS itself
-        self.profile = profile  # a named profile of ~/.aws/config
+        """``config``, or its fields one by one (see :class:`sqs_lambda.aws.AwsConfig`)."""
+        self.config = config or aws.AwsConfig(endpoint_url, region, profile, credentials, aws_only)
+        settings.expire()  # a new port takes the environment as it is now
         self._queues: dict[str, QueueInfo] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"AwsSqs(endpoint_url={self.endpoint_url!r}, region={self.region!r})"
 
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.config.endpoint_url
+
+    @property
+    def region(self) -> str | None:
+        return self.config.region
+
+    @property
+    def profile(self) -> str | None:
+        return self.config.profile
+
     def client(self, url_or_arn: str | None = None) -> Any:
         """The boto3 SQS client for the queue's region (for calls this port does not wrap)."""
-        region = (aws.region_of(url_or_arn) if url_or_arn else None) or self.region
-        return aws.client(
-            "sqs",
-            region,
-            endpoint_url=self.endpoint_url,
-            credentials=self.credentials,
-            aws_only=self.aws_only,
-            profile=self.profile,
-        )
+        return self.config.client("sqs", aws.region_of(url_or_arn) if url_or_arn else None)
 
     # -- queues -------------------------------------------------------------------------------------
 

@@ -31,13 +31,16 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import delivery, observe
+from . import delivery, observe, settings
 from .errors import ConfigurationError
 from .heartbeat import HeartbeatAwareBackend, Heartbeats
 from .shutdown import Shutdown
 from .sqs import SqsBackend, default_backend
+
+if TYPE_CHECKING:
+    from .aws import AwsConfig
 
 RUNNING_DEADLINE_MS = 15 * 60 * 1000  # what a running worker reports as remaining time (no cut-off)
 
@@ -272,16 +275,14 @@ def load_router(path: str) -> Any:
     return router
 
 
-def serve_processes(
-    router_path: str, queue_url: str, processes: int, backend_options: dict[str, Any], **options: Any
-) -> int:
-    """Run ``processes`` workers in processes of their own (CPU-bound jobs), each with an ``AwsSqs`` built
-    from ``backend_options``; forwards SIGTERM/SIGINT to them and waits for each to stop. Returns 0."""
+def serve_processes(router_path: str, queue_url: str, processes: int, config: AwsConfig, **options: Any) -> int:
+    """Run ``processes`` workers in processes of their own (CPU-bound jobs), each with an ``AwsSqs`` of
+    ``config``; forwards SIGTERM/SIGINT to them and waits for each to stop. Returns 0."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     children = [
-        context.Process(target=_child, args=(router_path, queue_url, backend_options, options), name=f"worker-{n}")
+        context.Process(target=_child, args=(router_path, queue_url, config, options), name=f"worker-{n}")
         for n in range(processes)
     ]
     for child in children:
@@ -299,10 +300,10 @@ def serve_processes(
     return 0
 
 
-def _child(router_path: str, queue_url: str, backend_options: dict[str, Any], options: dict[str, Any]) -> None:
+def _child(router_path: str, queue_url: str, config: AwsConfig, options: dict[str, Any]) -> None:
     from .sqs import AwsSqs
 
-    Worker(load_router(router_path), queue_url, backend=AwsSqs(**backend_options), **options).run()
+    Worker(load_router(router_path), queue_url, backend=AwsSqs(config=config), **options).run()
 
 
 def add_arguments(parser: Any) -> None:
@@ -341,22 +342,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sqs_lambda.worker", description=main.__doc__)
     parser.add_argument("router", help="MODULE:ATTRIBUTE, e.g. myapp.jobs:router")
     parser.add_argument("--queue", required=True, help="queue URL, or name (prefixed with --stage)")
-    parser.add_argument("--stage", default=os.environ.get("SQS_LAMBDA_STAGE", ""))
+    parser.add_argument("--stage", default=settings.current().stage)
     parser.add_argument("--endpoint-url", default=None)
     parser.add_argument("--processes", type=int, default=1)
     add_arguments(parser)
     arguments = parser.parse_args(argv)
+    from .aws import AwsConfig
+    from .queues import QueueRef
     from .sqs import AwsSqs
 
     sys.path.insert(0, os.getcwd())
-    backend = AwsSqs(endpoint_url=arguments.endpoint_url)
-    queue = arguments.queue
-    if not queue.startswith(("http://", "https://")):
-        queue = backend.queue_url(f"{arguments.stage}-{queue}" if arguments.stage else queue)
+    config = AwsConfig(endpoint_url=arguments.endpoint_url)
+    backend = AwsSqs(config=config)
+    queue = QueueRef.parse(arguments.queue, arguments.stage).resolve(backend)
     options = options_from(vars(arguments))
     if arguments.processes > 1:
-        settings = {"endpoint_url": arguments.endpoint_url}
-        return serve_processes(arguments.router, queue, arguments.processes, settings, **options)
+        return serve_processes(arguments.router, queue, arguments.processes, config, **options)
     return Worker(load_router(arguments.router), queue, backend=backend, **options).run()
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqs_lambda import aws
-from sqs_lambda.aws import LOCAL_KEY_PAIR
+from sqs_lambda import aws, settings
+from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
 from sqs_lambda.errors import ConfigurationError
+from sqs_lambda.queues import QueueRef, is_url
 from sqs_lambda.router import unknown_job_reason
 from sqs_lambda.sqs import AwsSqs
 
@@ -42,8 +43,9 @@ class Target:
 
 def _local_backend(url: str, region: str | None) -> AwsSqs:
     """A local engine's backend: its own keys when the environment has some, else dummy ones."""
-    keys = None if "AWS_ACCESS_KEY_ID" in os.environ else LOCAL_KEY_PAIR
-    return AwsSqs(endpoint_url=url, region=region or aws.default_region() or aws.LOCAL_REGION, credentials=keys)
+    own_keys = settings.current().credential_sources[0]
+    region = region or aws.default_region() or aws.LOCAL_REGION
+    return AwsSqs(config=AwsConfig(endpoint_url=url, region=region, credentials=None if own_keys else LOCAL_KEY_PAIR))
 
 
 def choose(
@@ -63,7 +65,8 @@ def choose(
     if sum([local, bool(endpoint_url), use_aws]) > 1:
         raise ConfigurationError("choose one of --local, --endpoint-url and --aws")
     state = read_state(state_dir)
-    default_stage = stage or os.environ.get("SQS_LAMBDA_STAGE")
+    settings.expire()
+    default_stage = stage or settings.current().stage or None
     if local:
         if state is None:
             raise ConfigurationError(
@@ -75,31 +78,32 @@ def choose(
         return Target("local", backend, url, stage or state.get("stage"), state)
     if endpoint_url:
         return Target("endpoint", _local_backend(endpoint_url, region), endpoint_url, default_stage)
-    environment_endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL")
+    environment_endpoint = next((url for url in settings.current().endpoints("sqs") if url), None)
     if environment_endpoint and not use_aws and not profile:
-        backend = AwsSqs(endpoint_url=environment_endpoint, region=region)
+        backend = AwsSqs(config=AwsConfig(endpoint_url=environment_endpoint, region=region))
         return Target("endpoint", backend, environment_endpoint, default_stage)
     if state is not None and not use_aws:
         raise ConfigurationError(
             f"a local runtime is running here ({state['endpoint_url']}): pass --local to "
             "use it, or --aws to use your AWS account"
         )
-    return Target("aws", AwsSqs(aws_only=True, region=region, profile=profile), None, default_stage)
+    return Target("aws", AwsSqs(config=AwsConfig(region=region, profile=profile, aws_only=True)), None, default_stage)
 
 
 def queue_url(target: Target, name: str) -> str:
     """A queue URL from a URL, a name, a stage-less name, or (locally) a template logical id."""
-    if name.startswith(("http://", "https://")):
+    if is_url(name):
         return name
     queues = target.state.get("queues", {}) if target.kind == "local" else {}
     if name in queues:
         return str(queues[name])
-    candidates = [name]
+    references = [QueueRef(name=name)]  # the name as given first, then with the stage's prefix
     if target.stage and not name.startswith(f"{target.stage}-"):
-        candidates.append(f"{target.stage}-{name}")
-    for candidate in candidates:
+        references.append(QueueRef(name=name, stage=target.stage))
+    candidates = [str(reference) for reference in references]
+    for reference in references:
         try:
-            return target.backend.queue_url(candidate)
+            return reference.resolve(target.backend)
         except ConfigurationError:
             continue
     raise ConfigurationError(

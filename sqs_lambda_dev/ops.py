@@ -110,14 +110,7 @@ PEEK_BYTES = 120
 def _s3_of(backend: SqsBackend) -> Any:
     """An S3 client for the same endpoint, region and credentials as the SQS backend."""
     if isinstance(backend, AwsSqs):
-        return aws.client(
-            "s3",
-            backend.region,
-            endpoint_url=backend.endpoint_url,
-            credentials=backend.credentials,
-            aws_only=backend.aws_only,
-            profile=backend.profile,
-        )
+        return backend.config.client("s3")
     return aws.client("s3")
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqs_lambda import codec
-from sqs_lambda.aws import LOCAL_KEY_PAIR
+from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
 from sqs_lambda.sqs import AwsSqs
 
 
@@ -44,7 +44,7 @@ class LocalSqs:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.backend = AwsSqs(endpoint_url=url, region="us-east-1", credentials=LOCAL_KEY_PAIR)
+        self.backend = AwsSqs(config=AwsConfig(endpoint_url=url, region="us-east-1", credentials=LOCAL_KEY_PAIR))
 
     @property
     def client(self) -> Any:
@@ -55,7 +55,9 @@ class LocalSqs:
         """A table laid out as Powertools' idempotency expects (``id`` key, TTL on ``expiration``)."""
         from sqs_lambda import aws
 
-        dynamodb = aws.client("dynamodb", "us-east-1", endpoint_url=self.url, credentials=LOCAL_KEY_PAIR)
+        dynamodb = aws.AwsConfig(endpoint_url=self.url, region="us-east-1", credentials=LOCAL_KEY_PAIR).client(
+            "dynamodb"
+        )
         dynamodb.create_table(
             TableName=name,
             BillingMode="PAY_PER_REQUEST",

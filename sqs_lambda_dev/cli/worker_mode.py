@@ -44,14 +44,7 @@ def worker(
     }
     backend = target.backend
     if processes > 1:
-        settings = {
-            "endpoint_url": backend.endpoint_url,
-            "region": backend.region,
-            "credentials": backend.credentials,
-            "aws_only": backend.aws_only,
-            "profile": backend.profile,
-        }
-        code = serve_processes(router, url, processes, settings, **options)
+        code = serve_processes(router, url, processes, backend.config, **options)
     else:
         code = Worker(load_router(router), url, backend=backend, **options).run()
     raise typer.Exit(code)

@@ -20,11 +20,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from sqs_lambda import codec
 from sqs_lambda_dev.local.invocation import Function
+
+if TYPE_CHECKING:
+    from sqs_lambda_dev.local.sources import SourceSetup
 
 _FAILED = b'{"message":"Internal Server Error"}'
 _TIMED_OUT = b'{"message":"Endpoint request timed out"}'
@@ -118,6 +121,9 @@ class ApiServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _request_handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.in_flight = 0  # requests being answered now
+        self.requests = 0
 
     @property
     def url(self) -> str:
@@ -146,7 +152,14 @@ class ApiServer:
         build = http_api_event if route.payload_version == "2.0" else rest_api_event
         event = build(route, Request(method, parts.path, parts.query, headers, body, parameters, self.url))
         started = time.perf_counter()
-        outcome = self.functions[route.function].invoke(event)
+        with self._lock:
+            self.in_flight += 1
+            self.requests += 1
+        try:
+            outcome = self.functions[route.function].invoke(event)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         if outcome.timed_out:  # API Gateway's own answer when the integration runs out of time
             status, answer_headers, answer = 504, {"content-type": "application/json"}, _TIMED_OUT
         elif outcome.error:  # the function failed: API Gateway answers 502
@@ -160,6 +173,41 @@ class ApiServer:
             {"function": route.function, "route": f"{method} {parts.path}", "status": status, "duration_ms": elapsed},
         )
         return status, answer_headers, answer
+
+
+class HttpApiSource:
+    """The template's HttpApi/Api events of local functions, served on 127.0.0.1 at a free port from the
+    runtime's start (callers reach it before anything polls)."""
+
+    serves_at_start = True
+
+    def __init__(self, server: ApiServer, on_event: Callable[[str, dict[str, Any]], None]) -> None:
+        self.server, self.on_event = server, on_event
+
+    @classmethod
+    def from_template(cls, setup: SourceSetup) -> HttpApiSource | None:
+        routes = [route for route in routes_of(setup.template.sam) if route.function in setup.functions]
+        if not routes:
+            return None
+        return cls(ApiServer(routes, setup.functions, on_event=setup.on_event), setup.on_event)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self, stop: threading.Event) -> None:
+        self.server.start()
+        listed = ", ".join(f"{route.method} {route.path}" for route in self.server.routes)
+        self.on_event("http-api", {"url": self.url, "routes": listed})
+
+    def busy(self) -> bool:
+        return self.server.in_flight > 0
+
+    def stats(self) -> dict[str, Any]:
+        return {"url": self.url, "requests": self.server.requests}
+
+    def stop(self, timeout: float) -> None:
+        self.server.stop()
 
 
 def _request_handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:

@@ -1,10 +1,10 @@
 """``sqs-lambda local``: run a whole SAM template on this machine.
 
-The runtime starts (or connects to) an SQS endpoint, creates the template's resources, and runs one
-:class:`Trigger` per SQS event source mapping, one timer per scheduled rule and an HTTP server for the
-API events. Each function runs in execution environments of its own (:mod:`.environments`): separate
-processes with AWS's runtime interface client, its own environment and path, so its real
-``lambda_handler`` gets Lambda's event and context, as in AWS. The runtime's process imports no
+The runtime starts (or connects to) an SQS endpoint, creates the template's resources, and runs the
+template's event sources (:mod:`.sources`: the SQS mappings' pollers, the scheduled rules, the HTTP API).
+Each function runs in execution environments of its own (:mod:`.environments`): separate processes
+with AWS's runtime interface client, its own environment and path, so its real ``lambda_handler`` gets
+Lambda's event and context, as in AWS. The runtime's process imports no
 function code. A state file (``.sqs-lambda/local.json``) lets other commands find it.
 """
 
@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqs_lambda import aws
-from sqs_lambda.aws import LOCAL_KEY_PAIR
+from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda.sqs import AwsSqs
 from sqs_lambda_dev.local.environments import FunctionPool
 from sqs_lambda_dev.local.functions import FunctionSpec, function_specs
-from sqs_lambda_dev.local.http import ApiServer, routes_of
+from sqs_lambda_dev.local.http import HttpApiSource
 from sqs_lambda_dev.local.reload import CodeWatcher
 from sqs_lambda_dev.local.resources import LocalResources, create
-from sqs_lambda_dev.local.schedule import Schedule, ScheduledTarget
-from sqs_lambda_dev.local.trigger import FilterCriteria, Trigger, TriggerConfig
+from sqs_lambda_dev.local.schedule import ScheduledTarget, ScheduleSource
+from sqs_lambda_dev.local.sources import EventSource, SourceSetup, build_sources
+from sqs_lambda_dev.local.trigger import SqsSource, Trigger
 from sqs_lambda_dev.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS, EmbeddedEngine
 from sqs_lambda_dev.moto_speedups import unverified_notice
 from sqs_lambda_dev.template import Template, load
@@ -112,17 +112,13 @@ class LocalRuntime:
         self.engine: EmbeddedEngine | None = None
         self.backend: AwsSqs = AwsSqs()
         self.credentials: tuple[str, str] | None = None
-        self.api: ApiServer | None = None
-        self.api_url: str | None = None
         self.endpoint = options.endpoint_url or ""
         self.template: Template | None = None
         self.resources = LocalResources()
         self.functions: dict[str, FunctionPool] = {}
-        self.triggers: dict[str, Trigger] = {}
-        self.schedules: list[ScheduledTarget] = []
+        self.sources: list[EventSource] = []
         self._stop = threading.Event()
         self.started = False  # start() went through: its resources exist
-        self._threads: list[threading.Thread] = []
         self.started_at = time.monotonic()
 
     # -- start-up -----------------------------------------------------------------------------------
@@ -149,7 +145,8 @@ class LocalRuntime:
         # in its environment (as a deployed function gets AWS's); os.environ is left alone.
         external_keys = self.engine is None and "AWS_ACCESS_KEY_ID" in os.environ  # an external engine's own
         self.credentials = None if external_keys else LOCAL_KEY_PAIR
-        self.backend = AwsSqs(endpoint_url=self.endpoint, region=template.region, credentials=self.credentials)
+        self.aws = AwsConfig(endpoint_url=self.endpoint, region=template.region, credentials=self.credentials)
+        self.backend = AwsSqs(config=self.aws)
         self.resources = create(template, self.client)
         self.on_event(
             "resources",
@@ -166,9 +163,19 @@ class LocalRuntime:
             for logical, spec in specs.items()
         }
         self._check_python_versions(specs)
-        self._build_triggers()
-        self._build_schedules()
-        self._serve_apis()
+        setup = SourceSetup(
+            template,
+            self.resources,
+            self.functions,
+            self.backend,
+            self.on_event,
+            clock=self.options.clock,
+            fire_schedules=self.options.fire_schedules,
+        )
+        self.sources = build_sources(setup)
+        for source in self.sources:
+            if source.serves_at_start:
+                source.start(self._stop)
         self._write_state()
         self.started = True
 
@@ -188,71 +195,10 @@ class LocalRuntime:
     def client(self, service: str) -> Any:
         """A boto3 client for the runtime's endpoint (S3, DynamoDB...; SQS goes through ``backend``)."""
         assert self.template is not None
-        return aws.client(service, self.template.region, endpoint_url=self.endpoint, credentials=self.credentials)
+        return self.aws.client(service)
 
     def function_environment(self) -> dict[str, str]:
         return function_environment(self.endpoint, local_keys=self.credentials is not None)
-
-    def _build_triggers(self) -> None:
-        assert self.template is not None
-        template = self.template
-        for name, properties, queue, function in template.event_source_mappings():
-            if queue not in self.resources.queue_urls or function not in self.functions:
-                self.on_event("warning", {"message": f"{name}: not an SQS mapping of a local function; skipped"})
-                continue
-            if str(template.resolve(properties.get("Enabled", True))).lower() == "false":
-                continue
-            scaling = template.resolve(properties.get("ScalingConfig")) or {}
-            filters = (template.resolve(properties.get("FilterCriteria")) or {}).get("Filters") or []
-            config = TriggerConfig(
-                name=name,
-                queue_url=self.resources.queue_urls[queue],
-                queue_arn=self.resources.queue_arns[queue],
-                batch_size=int(template.resolve(properties.get("BatchSize")) or 10),
-                window_seconds=float(template.resolve(properties.get("MaximumBatchingWindowInSeconds")) or 0),
-                max_concurrency=int(scaling.get("MaximumConcurrency") or 2),
-                filters=FilterCriteria([f["Pattern"] for f in filters if isinstance(f, dict) and "Pattern" in f]),
-            )
-            self.triggers[name] = Trigger(config, self.functions[function], self.backend, self.on_event)
-
-    def _serve_apis(self) -> None:
-        """Serve the template's HttpApi/Api events on 127.0.0.1 (at a free port) and say where."""
-        assert self.template is not None
-        routes = [route for route in routes_of(self.template.sam) if route.function in self.functions]
-        if not routes:
-            return
-        self.api = ApiServer(routes, self.functions, on_event=self.on_event)
-        self.api.start()
-        self.api_url = self.api.url
-        listed = ", ".join(f"{route.method} {route.path}" for route in routes)
-        self.on_event("http-api", {"url": self.api_url, "routes": listed})
-
-    def _build_schedules(self) -> None:
-        assert self.template is not None
-        template = self.template
-        arns = {arn: logical for logical, arn in self.resources.queue_arns.items()}
-        for logical, resource in template.of_type("AWS::Events::Rule").items():
-            properties = resource.get("Properties", {})
-            expression = template.resolve(properties.get("ScheduleExpression"))
-            if not expression or str(template.resolve(properties.get("State", "ENABLED"))) == "DISABLED":
-                continue
-            for target in properties.get("Targets", []) or []:
-                queue = template.logical_id_of(target.get("Arn")) or arns.get(str(template.resolve(target.get("Arn"))))
-                if queue not in self.resources.queue_urls:
-                    continue
-                group = (template.resolve(target.get("SqsParameters")) or {}).get("MessageGroupId")
-                rule_name = template.physical_name(logical) or logical
-                self.schedules.append(
-                    ScheduledTarget(
-                        rule=rule_name,
-                        rule_arn=str(template.attribute(logical, "Arn")),
-                        schedule=Schedule(str(expression)),
-                        queue_url=self.resources.queue_urls[queue],
-                        input=template.resolve(target.get("Input")),
-                        group_id=group,
-                        region=template.region,
-                    )
-                )
 
     def _write_state(self) -> None:
         assert self.template is not None
@@ -276,41 +222,14 @@ class LocalRuntime:
     # -- running ------------------------------------------------------------------------------------
 
     def run_background(self) -> None:
-        """Start the pollers and the scheduler in threads."""
-        for trigger in self.triggers.values():
-            thread = threading.Thread(
-                target=trigger.run, args=(self._stop,), daemon=True, name=f"poll-{trigger.config.name}"
-            )
-            thread.start()
-            self._threads.append(thread)
-        if self.schedules:
-            thread = threading.Thread(target=self._schedule_loop, daemon=True, name="schedules")
-            thread.start()
-            self._threads.append(thread)
+        """Start the other event sources (the pollers, the schedules) and the code watcher."""
+        for source in self.sources:
+            if not source.serves_at_start:
+                source.start(self._stop)
         if self.options.reload and self.functions:
             watched = [(pool, [pool.spec.code_dir, *pool.spec.layer_paths]) for pool in self.functions.values()]
             watcher = CodeWatcher(watched, self.on_event)
             threading.Thread(target=watcher.run, args=(self._stop,), daemon=True, name="reload").start()
-
-    def _schedule_loop(self) -> None:
-        sqs = self.backend
-        clock = self.options.clock
-        now = clock()
-        for target in self.schedules:
-            if self.options.fire_schedules:
-                target.fire(sqs, now)
-                self.on_event("schedule", {"rule": target.rule, "fired": target.fired})
-            target.next_at = target.schedule.next_after(now)
-        while not self._stop.wait(0.2):
-            now = clock()
-            for target in self.schedules:
-                if target.next_at is not None and now >= target.next_at:
-                    try:
-                        target.fire(sqs, target.next_at)  # the event's time is the scheduled time
-                        self.on_event("schedule", {"rule": target.rule, "fired": target.fired})
-                    except Exception as error:
-                        self.on_event("error", {"rule": target.rule, "error": str(error)})
-                    target.next_at = target.schedule.next_after(max(now, target.next_at))
 
     def queue_counts(self) -> dict[str, dict[str, int]]:
         """Visible / in flight / delayed per queue (by local name)."""
@@ -322,6 +241,8 @@ class LocalRuntime:
 
     def is_idle(self) -> bool:
         """Every source queue is empty (DLQs may hold messages) and nothing is being invoked."""
+        if any(source.busy() for source in self.sources):
+            return False
         for logical, counts in self.queue_counts().items():
             if logical not in self.resources.dlqs and any(counts.values()):
                 return False
@@ -353,6 +274,21 @@ class LocalRuntime:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    # -- what the sources are (the display, the state file, tests) ------------------------------------
+
+    @property
+    def triggers(self) -> dict[str, Trigger]:
+        """The SQS event source mappings' pollers, by mapping name."""
+        return next((source.triggers for source in self.sources if isinstance(source, SqsSource)), {})
+
+    @property
+    def schedules(self) -> list[ScheduledTarget]:
+        return next((source.targets for source in self.sources if isinstance(source, ScheduleSource)), [])
+
+    @property
+    def api_url(self) -> str | None:
+        return next((source.url for source in self.sources if isinstance(source, HttpApiSource)), None)
+
     def running_invocations(self) -> int:
         return sum(function.busy for function in self.functions.values())
 
@@ -367,8 +303,10 @@ class LocalRuntime:
         """Stop polling and wait for the invocations under way to finish (their records are deleted only
         if they succeeded); the engine stays up, so counts can still be read."""
         self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=max((f.timeout for f in self.functions.values()), default=3) + 5)
+        longest = max((function.timeout for function in self.functions.values()), default=3) + 5
+        for source in self.sources:
+            if not source.serves_at_start:
+                source.stop(timeout=longest)
 
     def stop(self) -> None:
         """:meth:`drain`, then stop the API server, the environments and the engine, and remove the state."""
@@ -379,9 +317,10 @@ class LocalRuntime:
                 path.unlink()
         except (OSError, ValueError):
             pass
-        if self.api is not None:
-            self.api.stop()
-            self.api = None
+        for source in self.sources:
+            if source.serves_at_start:
+                source.stop(timeout=0)
+        self.sources = []
         for function in self.functions.values():
             function.close()
         if self.engine is not None:

@@ -13,12 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqs_lambda import codec, delivery
 from sqs_lambda.delivery import Judgement
 from sqs_lambda.sqs import SqsBackend
 from sqs_lambda_dev.local.invocation import Function, Outcome
+
+if TYPE_CHECKING:
+    from sqs_lambda_dev.local.sources import SourceSetup
 
 
 class FilterCriteria:
@@ -94,6 +97,7 @@ class Trigger:
         self.stats = MappingStats()
         self.on_event = on_event or (lambda kind, data: None)
         self._lock = threading.Lock()
+        self.in_flight = 0  # batches being delivered now
 
     # -- one batch ----------------------------------------------------------------------------------
 
@@ -201,6 +205,8 @@ class Trigger:
             except Exception as error:  # an endpoint hiccup: records return after their visibility timeout
                 self.on_event("error", {"mapping": self.config.name, "error": str(error)})
             finally:
+                with self._lock:
+                    self.in_flight -= 1
                 slots.release()
 
         while not stop.is_set():
@@ -219,8 +225,63 @@ class Trigger:
             if stop.is_set():  # received while stopping: leave them for redelivery, untouched
                 slots.release()
                 break
+            with self._lock:
+                self.in_flight += 1
             thread = threading.Thread(target=work, args=(batch,), daemon=True)
             workers = [w for w in workers if w.is_alive()] + [thread]
             thread.start()
         for worker in workers:  # in-flight invocations finish (bounded by the function timeout)
             worker.join(self.function.timeout + 1)
+
+
+class SqsSource:
+    """The template's SQS event source mappings of local functions, one :class:`Trigger` each."""
+
+    serves_at_start = False
+
+    def __init__(self, triggers: dict[str, Trigger]) -> None:
+        self.triggers = triggers
+        self._threads: list[threading.Thread] = []
+
+    @classmethod
+    def from_template(cls, setup: SourceSetup) -> SqsSource | None:
+        template, resources = setup.template, setup.resources
+        triggers: dict[str, Trigger] = {}
+        for name, properties, queue, function in template.event_source_mappings():
+            if queue not in resources.queue_urls or function is None or function not in setup.functions:
+                setup.on_event("warning", {"message": f"{name}: not an SQS mapping of a local function; skipped"})
+                continue
+            if str(template.resolve(properties.get("Enabled", True))).lower() == "false":
+                continue
+            scaling = template.resolve(properties.get("ScalingConfig")) or {}
+            filters = (template.resolve(properties.get("FilterCriteria")) or {}).get("Filters") or []
+            config = TriggerConfig(
+                name=name,
+                queue_url=resources.queue_urls[queue],
+                queue_arn=resources.queue_arns[queue],
+                batch_size=int(template.resolve(properties.get("BatchSize")) or 10),
+                window_seconds=float(template.resolve(properties.get("MaximumBatchingWindowInSeconds")) or 0),
+                max_concurrency=int(scaling.get("MaximumConcurrency") or 2),
+                filters=FilterCriteria([f["Pattern"] for f in filters if isinstance(f, dict) and "Pattern" in f]),
+            )
+            triggers[name] = Trigger(config, setup.functions[function], setup.backend, setup.on_event)
+        return cls(triggers) if triggers else None
+
+    def start(self, stop: threading.Event) -> None:
+        for trigger in self.triggers.values():
+            thread = threading.Thread(target=trigger.run, args=(stop,), daemon=True, name=f"poll-{trigger.config.name}")
+            thread.start()
+            self._threads.append(thread)
+
+    def busy(self) -> bool:
+        return any(trigger.in_flight for trigger in self.triggers.values())
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            name: {key: value for key, value in vars(trigger.stats).items() if key != "durations_ms"}
+            for name, trigger in self.triggers.items()
+        }
+
+    def stop(self, timeout: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout=timeout)

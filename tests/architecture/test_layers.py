@@ -229,3 +229,14 @@ def test_no_package_assigns_to_a_router_from_outside_it() -> None:
                     if named and "router" in named.lower():
                         offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_the_runtime_reads_its_environment_in_the_settings_module_only() -> None:
+    """``os.environ`` and ``os.getenv`` appear in ``sqs_lambda/settings.py`` and nowhere else in the runtime."""
+    readers = []
+    for path in sorted((ROOT / RUNTIME).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            named = isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb")
+            if named or (isinstance(node, ast.Name) and node.id in ("environ", "getenv")):
+                readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert readers and all(reader.startswith(f"{RUNTIME}/settings.py:") for reader in readers), readers

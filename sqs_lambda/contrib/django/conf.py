@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqs_lambda.aws import AwsConfig
 from sqs_lambda.errors import ConfigurationError
+from sqs_lambda.queues import QueueRef
 
 
 @dataclass(frozen=True)
@@ -17,21 +19,28 @@ class Settings:
     region: str | None = None
 
     @property
-    def queue_name(self) -> str:
+    def queue_ref(self) -> QueueRef:
         if not self.queue:
             raise ConfigurationError('SQS_LAMBDA["QUEUE"] is not set')
-        if self.queue.startswith(("http://", "https://")) or not self.stage:
-            return self.queue
-        return f"{self.stage}-{self.queue}"
+        return QueueRef.parse(self.queue, self.stage)
+
+    @property
+    def queue_name(self) -> str:
+        """The queue's URL, or its name with the stage's prefix."""
+        return str(self.queue_ref)
+
+    @property
+    def aws(self) -> AwsConfig:
+        return AwsConfig(endpoint_url=self.endpoint_url, region=self.region)
 
     def backend(self) -> Any:
         from sqs_lambda.sqs import AwsSqs
 
-        return AwsSqs(endpoint_url=self.endpoint_url, region=self.region)
+        return AwsSqs(config=self.aws)
 
     def queue_url(self) -> str:
-        name = self.queue_name
-        return name if name.startswith(("http://", "https://")) else self.backend().queue_url(name)
+        reference = self.queue_ref
+        return reference.url or reference.resolve(self.backend())
 
     def router(self) -> Any:
         from sqs_lambda.worker import load_router
