@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import median
 
 from sqs_lambda.aws import LOCAL_KEY_PAIR
-from sqs_lambda.sqs import AwsSqs
+from sqs_lambda.aws.sqs import AwsSqs
 from sqs_lambda_dev.moto_server import EmbeddedEngine, free_port, is_ready
 
 

@@ -26,7 +26,7 @@ from _stats import NOOP_APP as APP
 from _stats import median, sqs_endpoint, table
 
 from sqs_lambda import aws
-from sqs_lambda.producer import Producer
+from sqs_lambda.producing.producer import Producer
 from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
 from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
 

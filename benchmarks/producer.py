@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import median, sqs_endpoint, table
 
 from sqs_lambda import aws
-from sqs_lambda.producer import Producer
+from sqs_lambda.producing.producer import Producer
 
 SEND_OPERATIONS = ("SendMessage", "SendMessageBatch")
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stats import median, sqs_endpoint, table
 
 from sqs_lambda import Router, aws
-from sqs_lambda.producer import Producer
-from sqs_lambda.sqs import AwsSqs
+from sqs_lambda.aws.sqs import AwsSqs
+from sqs_lambda.producing.producer import Producer
 from sqs_lambda.worker import Shutdown, Worker
 
 

@@ -16,9 +16,9 @@ import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from sqs_lambda import envelope as wire
-from sqs_lambda import failure
-from sqs_lambda.producer import Producer
+from sqs_lambda.consuming import failure
+from sqs_lambda.producing.producer import Producer
+from sqs_lambda.wire import envelope as wire
 
 if TYPE_CHECKING:
     from sqs_lambda_dev.local.runtime import LocalRuntime

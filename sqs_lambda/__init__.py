@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import backoff
+from . import _moved
+from .consuming import backoff
 from .context import context, current_context
 from .errors import (
     DecodeError,
@@ -26,7 +27,9 @@ from .errors import (
 from .router import Router
 
 if TYPE_CHECKING:
-    from .producer import Producer
+    from .producing.producer import Producer
+
+_moved.install()  # the 0.2 module paths (sqs_lambda.envelope...) still import
 
 __version__ = "0.2.0"
 
@@ -51,7 +54,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "Producer":  # the producer module is light too, but only producers need it
-        from .producer import Producer
+        from .producing.producer import Producer
 
         return Producer
     raise AttributeError(f"module 'sqs_lambda' has no attribute {name!r}")

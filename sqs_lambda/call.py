@@ -1,4 +1,4 @@
-"""A call: one record made ready to run. The dispatcher builds it, :mod:`sqs_lambda.invoke` runs it,
+"""A call: one record made ready to run. The dispatcher builds it, :mod:`sqs_lambda.consuming.invoke` runs it,
 the failure policy reads its job's policy. It depends on nothing but the envelope and the policy types."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
-from . import envelope as wire
-from .policy import JobPolicy
+from .consuming.policy import JobPolicy
+from .wire import envelope as wire
 
 
 class Call(msgspec.Struct, gc=False):

@@ -2,7 +2,7 @@
 
 Every error about a message names the message and the reason. ``retryable`` says its fate: a
 retryable error leaves the message in the queue for another attempt, a non-retryable one sends it to
-the dead-letter queue at once (see :mod:`sqs_lambda.policy`).
+the dead-letter queue at once (see :mod:`sqs_lambda.consuming.policy`).
 """
 
 from __future__ import annotations

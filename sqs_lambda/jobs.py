@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from . import envelope as wire
+from .consuming.policy import JobPolicy
 from .context import current_context
-from .policy import JobPolicy
 from .schema import ArgumentSchema, build_schema
+from .wire import envelope as wire
 
 if TYPE_CHECKING:
-    from .producer import KnowsJobs, Producer
+    from .producing.producer import KnowsJobs, Producer
 
 
 class SenderSlot:
@@ -44,7 +44,7 @@ class SenderSlot:
         if self._producer is None:
             from . import settings
             from .errors import ConfigurationError
-            from .producer import Producer
+            from .producing.producer import Producer
 
             settings.expire()
             environment = settings.current()
@@ -103,7 +103,7 @@ class Job:
     def run(self, **kwargs: Any) -> Any:
         """Run the job synchronously in this process, with the same validation as a consumer."""
         from .call import Call
-        from .invoke import invoke_now
+        from .consuming.invoke import invoke_now
 
         context = dict(current_context())
         call_kwargs = self.schema.bind(self._checked(kwargs), context, self.name)

@@ -18,8 +18,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from . import settings
+from .consuming.policy import Fate, Verdict
 from .errors import MessageError, Reject, Retry
-from .policy import Fate, Verdict
 
 _logger: Any = None
 NAMESPACE_VARIABLE = settings.METRICS_NAMESPACE
@@ -164,7 +164,7 @@ class BatchMetrics:
 # -- the job running now, for log lines written by handlers ------------------------------------------
 
 _running: ContextVar[tuple[str, Any, Any] | None] = ContextVar("sqs_lambda_running_job", default=None)
-RUNNING = _running  # set by sqs_lambda.invoke around every job (directly: it is on the per-record path)
+RUNNING = _running  # set by sqs_lambda.consuming.invoke around every job (directly: it is on the per-record path)
 
 
 def job_fields() -> dict[str, Any]:
@@ -172,7 +172,7 @@ def job_fields() -> dict[str, Any]:
     current = _running.get()
     if current is None:
         return {}
-    from .records import message_id, receive_count
+    from .wire.records import message_id, receive_count
 
     job, record, context = current
     return record_fields(job=job, message_id=message_id(record), attempt=receive_count(record), context=context)

@@ -1,6 +1,6 @@
 """What a router knows how to run: jobs by name, and raw routes for bodies that are not envelopes.
 
-Registration only; nothing here decodes a message (:mod:`sqs_lambda.dispatch` does) or sends one (the
+Registration only; nothing here decodes a message (:mod:`sqs_lambda.consuming.dispatch` does) or sends one (the
 jobs' :class:`~sqs_lambda.jobs.SenderSlot` does).
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import backoff as _backoff
+from .consuming import backoff as _backoff
+from .consuming.policy import Idempotency, JobPolicy
 from .errors import ConfigurationError
 from .jobs import Job, SenderSlot
-from .policy import Idempotency, JobPolicy
 
 
 class RawRoute:

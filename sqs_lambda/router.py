@@ -3,8 +3,8 @@
 It composes the parts, each in its own module:
 - :class:`~sqs_lambda.registry.Registry`: jobs by name and raw routes (``@router.job()``,
   ``@router.raw()``), and the one :class:`~sqs_lambda.jobs.SenderSlot` their ``.delay()`` sends through;
-- :class:`~sqs_lambda.dispatch.Dispatcher`: a record becomes a call (``router.prepare(record)``);
-- :class:`~sqs_lambda.consumer.Consumer`: the batch loop behind ``router.lambda_handler``;
+- :class:`~sqs_lambda.consuming.dispatch.Dispatcher`: a record becomes a call (``router.prepare(record)``);
+- :class:`~sqs_lambda.consuming.consumer.Consumer`: the batch loop behind ``router.lambda_handler``;
 Nothing here imports boto3.
 """
 
@@ -13,20 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import backoff as _backoff
 from .call import Call
-from .consumer import Consumer, ConsumerSettings
-from .dispatch import Dispatcher, unknown_job_reason
+from .consuming import backoff as _backoff
+from .consuming.consumer import Consumer, ConsumerSettings
+from .consuming.dispatch import Dispatcher, unknown_job_reason
+from .consuming.policy import JobPolicy, UnknownJobFate
 from .errors import ConfigurationError, RecordFailed
 from .jobs import BakedJob, Job
-from .policy import JobPolicy, UnknownJobFate
 from .registry import RawRoute, Registry
 
 if TYPE_CHECKING:
-    from .producer import Producer
-    from .sqs import SqsBackend
+    from .aws.sqs import SqsBackend
+    from .producing.producer import Producer
 
-Format = Literal["sqs_lambda", "sqs_workers", "celery", "django_eb_sqs"]  # sqs_lambda.peers.FORMATS
+Format = Literal["sqs_lambda", "sqs_workers", "celery", "django_eb_sqs"]  # sqs_lambda.wire.peers.FORMATS
 
 __all__ = ["BakedJob", "Call", "Job", "RawRoute", "Router", "unknown_job_reason"]
 
@@ -45,7 +45,7 @@ class Router:
     - ``fifo_skip_group_on_error``: on FIFO queues, after a failure skip only that message group.
     - ``time_margin_ms``: stop starting records when less than this much Lambda time remains.
     - ``max_concurrency``: how many ``async def`` jobs run at once within a batch.
-    - ``accept``: the wire formats this router consumes (see :mod:`sqs_lambda.peers`).
+    - ``accept``: the wire formats this router consumes (see :mod:`sqs_lambda.wire.peers`).
     - ``aliases``: django-eb-sqs dotted paths (or Celery task names) mapped to job names.
     - ``signing_key``: a key, a list of keys, or a loader; unsigned or forged envelopes are rejected.
     - ``payload_buckets``: the buckets whose S3 pointers (AWS's extended-client format) it reads, besides
@@ -73,7 +73,7 @@ class Router:
         keep_payloads: bool = False,
     ) -> None:
         if tuple(accept) != ("sqs_lambda",):  # peers' formats are imported only when accepted
-            from .peers import FORMATS
+            from .wire.peers import FORMATS
 
             unsupported = set(accept) - set(FORMATS)
             if unsupported:
@@ -152,7 +152,7 @@ class Router:
         as handled). It raises :class:`~sqs_lambda.errors.RecordFailed` when the record must be reported
         in ``batchItemFailures``, so Powertools reports it. ``record`` is Powertools' ``SQSRecord`` or
         the record's dict."""
-        from .delivery import invoke_records
+        from .consuming.delivery import invoke_records
 
         raw = getattr(record, "raw_event", record)
         judgement = invoke_records([raw], lambda event: self.consumer.handle(event, lambda_context))
@@ -171,7 +171,7 @@ class Router:
     def backend(self) -> SqsBackend:
         """The SQS port the failure policy's calls go through (DLQ copies, hops, backoff).
 
-        Default: :class:`sqs_lambda.sqs.AwsSqs` with boto3's configuration, built on first use (the
+        Default: :class:`sqs_lambda.aws.sqs.AwsSqs` with boto3's configuration, built on first use (the
         import stays light); an ``InMemoryQueue`` in unit tests."""
         return self.consumer.backend
 

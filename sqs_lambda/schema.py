@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 import msgspec.structs
 
-from .codec import decode_hook
 from .errors import ConfigurationError, JobArgumentError
+from .wire.codec import decode_hook
 
 CONTEXT_PARAMETER = "context"
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqs_lambda import codec
-from sqs_lambda.cutoff import effective_margin_ms
+from sqs_lambda.consuming.cutoff import effective_margin_ms
+from sqs_lambda.wire import codec
 from sqs_lambda_dev.readiness import Readiness
 from sqs_lambda_dev.template import Template, load
 

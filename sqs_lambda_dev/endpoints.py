@@ -14,10 +14,10 @@ from typing import Any
 
 from sqs_lambda import aws, settings
 from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
+from sqs_lambda.aws.sqs import AwsSqs
 from sqs_lambda.errors import ConfigurationError
-from sqs_lambda.queues import QueueRef, is_url
+from sqs_lambda.producing.queues import QueueRef, is_url
 from sqs_lambda.router import unknown_job_reason
-from sqs_lambda.sqs import AwsSqs
 
 
 @dataclass

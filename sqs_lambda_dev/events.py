@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqs_lambda import codec
-from sqs_lambda import envelope as wire
 from sqs_lambda.jobs import BakedJob
-from sqs_lambda.records import body_md5 as _md5
-from sqs_lambda.records import lambda_attributes
+from sqs_lambda.wire import codec
+from sqs_lambda.wire import envelope as wire
+from sqs_lambda.wire.records import body_md5 as _md5
+from sqs_lambda.wire.records import lambda_attributes
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqs_lambda import aws, codec, failure, payloads
-from sqs_lambda import envelope as wire
-from sqs_lambda.sqs import AwsSqs, MoveTasksUnsupported, QueueCounts, SqsBackend
+from sqs_lambda import aws
+from sqs_lambda.aws.sqs import AwsSqs, MoveTasksUnsupported, QueueCounts, SqsBackend
+from sqs_lambda.consuming import failure
+from sqs_lambda.wire import codec, payloads
+from sqs_lambda.wire import envelope as wire
 
 if TYPE_CHECKING:
     from sqs_lambda_dev.local.invocation import Function

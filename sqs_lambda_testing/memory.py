@@ -14,10 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Unpack
 
-from sqs_lambda import codec, delivery
-from sqs_lambda import envelope as wire
-from sqs_lambda.records import from_message as lambda_record
-from sqs_lambda.sqs import (
+from sqs_lambda.aws.sqs import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Attributes,
     MoveTasksUnsupported,
@@ -25,6 +22,10 @@ from sqs_lambda.sqs import (
     QueueInfo,
     SendOptions,
 )
+from sqs_lambda.consuming import delivery
+from sqs_lambda.wire import codec
+from sqs_lambda.wire import envelope as wire
+from sqs_lambda.wire.records import from_message as lambda_record
 
 if TYPE_CHECKING:
     from sqs_lambda.router import Router
@@ -64,7 +65,7 @@ class StoredMessage:
 
 @dataclass
 class InMemoryQueue:
-    """A queue and its DLQ in memory: the test kit's :class:`~sqs_lambda.sqs.SqsBackend`.
+    """A queue and its DLQ in memory: the test kit's :class:`~sqs_lambda.aws.sqs.SqsBackend`.
 
     Give it to a producer (``Producer(queue.url, backend=queue)``) or a router (``router.backend =
     queue``). It keeps what was sent (``messages``, ``dead_letters``, and ``jobs()``) and records every
@@ -205,7 +206,7 @@ class DrainResult:
 
 
 def drain(router: Router, queue: InMemoryQueue, *, max_attempts: int = 5, max_messages: int = 10_000) -> DrainResult:
-    """Run every queued message through the router as Lambda would (:mod:`sqs_lambda.delivery`), with the
+    """Run every queued message through the router as Lambda would (:mod:`sqs_lambda.consuming.delivery`), with the
     queue as each invocation's SQS port, including the jobs those jobs enqueue.
 
     A message that keeps failing is moved to ``queue.dead_letters`` after ``max_attempts`` (standing in

@@ -62,7 +62,7 @@ def sqs_lambda_router(sqs_local: LocalSqs) -> Any:
 @pytest.fixture
 def idempotency_table(sqs_local: LocalSqs, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh idempotency table on the embedded engine, named in ``SQS_LAMBDA_IDEMPOTENCY_TABLE``."""
-    from sqs_lambda.idempotency import TABLE_VARIABLE
+    from sqs_lambda.consuming.idempotency import TABLE_VARIABLE
 
     name = sqs_local.create_idempotency_table(f"idempotency-{uuid.uuid4().hex[:10]}")
     monkeypatch.setenv(TABLE_VARIABLE, name)

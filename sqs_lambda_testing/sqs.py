@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqs_lambda import codec
 from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
-from sqs_lambda.sqs import AwsSqs
+from sqs_lambda.aws.sqs import AwsSqs
+from sqs_lambda.wire import codec
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class LocalSqs:
 
         Returns a :class:`Delivery` (None when the queue had nothing)."""
         from sqs_lambda import observe
-        from sqs_lambda.policy import Verdict
+        from sqs_lambda.consuming.policy import Verdict
         from sqs_lambda_dev.local.invocation import InProcessFunction
         from sqs_lambda_dev.local.trigger import Trigger, TriggerConfig
 

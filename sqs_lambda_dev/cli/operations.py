@@ -84,7 +84,7 @@ def send(
     """Enqueue a job through the producer client (same validation); prints the MessageId.
 
     Where the queue's router is known (the local runtime), an unknown job name is refused unless --force."""
-    from sqs_lambda.producer import Producer
+    from sqs_lambda.producing.producer import Producer
 
     arguments = json.loads(kwargs)
     if not isinstance(arguments, dict):
@@ -114,7 +114,7 @@ def send_raw(
     target: Any = None,
 ) -> None:
     """Send a raw body (no envelope); prints the MessageId."""
-    from sqs_lambda.producer import Producer
+    from sqs_lambda.producing.producer import Producer
 
     producer = Producer(send_queue(target, queue), backend=target.backend)
     _check_fifo_options(producer, group)

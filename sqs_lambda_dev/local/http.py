@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sqs_lambda import codec
+from sqs_lambda.wire import codec
 from sqs_lambda_dev.local.invocation import Function
 
 if TYPE_CHECKING:
@@ -183,6 +183,7 @@ class HttpApiSource:
 
     def __init__(self, server: ApiServer, on_event: Callable[[str, dict[str, Any]], None]) -> None:
         self.server, self.on_event = server, on_event
+        self.stopped = False
 
     @classmethod
     def from_template(cls, setup: SourceSetup) -> HttpApiSource | None:
@@ -207,7 +208,9 @@ class HttpApiSource:
         return {"url": self.url, "requests": self.server.requests}
 
     def stop(self, timeout: float) -> None:
-        self.server.stop()
+        if not self.stopped:
+            self.stopped = True
+            self.server.stop()
 
 
 def _request_handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:

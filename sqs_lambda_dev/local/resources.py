@@ -10,8 +10,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqs_lambda import codec
 from sqs_lambda.errors import ConfigurationError
+from sqs_lambda.wire import codec
 from sqs_lambda_dev.template import Template
 
 QUEUE_ATTRIBUTES = (

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
+from sqs_lambda.aws.sqs import AwsSqs
 from sqs_lambda.errors import ConfigurationError
-from sqs_lambda.sqs import AwsSqs
 from sqs_lambda_dev.local.environments import FunctionPool
 from sqs_lambda_dev.local.functions import FunctionSpec, function_specs
 from sqs_lambda_dev.local.http import HttpApiSource
@@ -320,7 +320,6 @@ class LocalRuntime:
         for source in self.sources:
             if source.serves_at_start:
                 source.stop(timeout=0)
-        self.sources = []
         for function in self.functions.values():
             function.close()
         if self.engine is not None:

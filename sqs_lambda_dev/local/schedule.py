@@ -16,8 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqs_lambda import codec
-from sqs_lambda.sqs import SqsBackend
+from sqs_lambda.aws.sqs import SqsBackend
+from sqs_lambda.wire import codec
 
 if TYPE_CHECKING:
     from sqs_lambda_dev.local.sources import SourceSetup

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqs_lambda.sqs import SqsBackend
+from sqs_lambda.aws.sqs import SqsBackend
 
 if TYPE_CHECKING:
     from sqs_lambda_dev.local.environments import FunctionPool

@@ -2,7 +2,7 @@
 
 :class:`Trigger` polls a queue like Lambda's pollers do: it gathers a batch (``BatchSize``, the batching
 window), deletes the records that do not match ``FilterCriteria`` without invoking, as AWS does, and
-hands the rest to :mod:`sqs_lambda.delivery`, which invokes the function and applies its response by
+hands the rest to :mod:`sqs_lambda.consuming.delivery`, which invokes the function and applies its response by
 Lambda's rules; at most ``MaximumConcurrency`` invocations are in flight. A timeout, a crash or an init
 error fails the whole batch.
 """
@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqs_lambda import codec, delivery
-from sqs_lambda.delivery import Judgement
-from sqs_lambda.sqs import SqsBackend
+from sqs_lambda.aws.sqs import SqsBackend
+from sqs_lambda.consuming import delivery
+from sqs_lambda.consuming.delivery import Judgement
+from sqs_lambda.wire import codec
 from sqs_lambda_dev.local.invocation import Function, Outcome
 
 if TYPE_CHECKING:

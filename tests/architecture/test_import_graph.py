@@ -48,9 +48,9 @@ def test_the_cycle_check_finds_a_cycle_when_there_is_one() -> None:
 
 def test_the_graph_sees_lazy_and_type_only_imports() -> None:
     graph = import_graph(RUNTIME)
-    assert "sqs_lambda.payloads" in graph["sqs_lambda.dispatch"]  # imported inside a method
-    assert "sqs_lambda.sqs" in graph["sqs_lambda.invoke"]  # under TYPE_CHECKING
-    assert "sqs_lambda.backoff" in graph["sqs_lambda.router"]  # `from . import backoff`
+    assert "sqs_lambda.wire.payloads" in graph["sqs_lambda.consuming.dispatch"]  # imported inside a method
+    assert "sqs_lambda.aws.sqs" in graph["sqs_lambda.consuming.invoke"]  # under TYPE_CHECKING
+    assert "sqs_lambda.consuming.backoff" in graph["sqs_lambda.router"]  # `from . import backoff`
 
 
 def test_no_import_cycle_inside_the_runtime() -> None:

@@ -195,14 +195,16 @@ def test_the_version_is_written_once_and_the_packages_are_typed() -> None:
 
 # -- architecture step two (#21): one batch delivery, ports passed in ----------------------------------
 
-DELIVERERS = ("sqs_lambda/worker.py", "sqs_lambda_dev/local/trigger.py", "sqs_lambda_testing/memory.py")
+DELIVERERS = ("sqs_lambda/worker/poller.py", "sqs_lambda_dev/local/trigger.py", "sqs_lambda_testing/memory.py")
 
 
 def test_one_delivery_module_used_by_worker_local_trigger_and_test_kit() -> None:
     for relative in DELIVERERS:
         modules = {module for _, module, _ in imports(ROOT / relative)}
         names = {f"{module}.{name}" for _, module, found in imports(ROOT / relative) for name in found}
-        assert "sqs_lambda.delivery" in modules | names, f"{relative} does not deliver through sqs_lambda.delivery"
+        assert "sqs_lambda.consuming.delivery" in modules | names, (
+            f"{relative} does not deliver through sqs_lambda.consuming.delivery"
+        )
     # Lambda's response rules are written once: nothing else reads batchItemFailures to judge a response.
     readers = []
     for package in (RUNTIME, DEV, TESTKIT):
@@ -210,7 +212,7 @@ def test_one_delivery_module_used_by_worker_local_trigger_and_test_kit() -> None
             text = path.read_text()
             if 'response["batchItemFailures"]' in text or 'response.get("batchItemFailures")' in text:
                 readers.append(str(path.relative_to(ROOT)))
-    assert readers == ["sqs_lambda/delivery.py"], readers
+    assert readers == ["sqs_lambda/consuming/delivery.py"], readers
 
 
 def test_no_package_assigns_to_a_router_from_outside_it() -> None:

@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from sqs_lambda import envelope
+from sqs_lambda.wire import envelope
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 ROOT = Path(__file__).resolve().parents[2]

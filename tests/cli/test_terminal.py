@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sqs_lambda import envelope
+from sqs_lambda.wire import envelope
 from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
 
 APP = """
@@ -55,7 +55,7 @@ def app(tmp_path: Path) -> Path:
 
 def send_when_up(directory: Path, name: str, seconds: float) -> None:
     """Wait for the runtime's state file, then send one job to its engine."""
-    from sqs_lambda.sqs import AwsSqs
+    from sqs_lambda.aws.sqs import AwsSqs
 
     state_file = directory / ".sqs-lambda" / "local.json"
     deadline = time.monotonic() + 60
@@ -235,7 +235,7 @@ def test_env_points_a_script_at_the_runtime_and_in_place_redrive_runs_in_the_fun
         assert shell.returncode == 0, shell.stderr
         dlq = json.loads((app / ".sqs-lambda" / "local.json").read_text())["queues"]["JobsDLQ"]
         state = json.loads((app / ".sqs-lambda" / "local.json").read_text())
-        from sqs_lambda.sqs import AwsSqs
+        from sqs_lambda.aws.sqs import AwsSqs
 
         backend = AwsSqs(endpoint_url=state["endpoint_url"], region="us-east-1", credentials=("k", "s"))
         deadline = time.monotonic() + 30

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import Router, failure
+from sqs_lambda import Router
+from sqs_lambda.consuming import failure
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 

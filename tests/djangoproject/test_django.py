@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import failure
+from sqs_lambda.consuming import failure
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 
@@ -77,8 +77,8 @@ def test_a_deleted_row_goes_to_the_dlq_naming_model_and_key(
 
 def test_a_model_parameter_is_checked_at_the_call(shop: Any, sqs_local: LocalSqs, shop_queue: QueuePair) -> None:
     """Before: "not an order" was sent, then retried forever (Django's ValueError on the lookup)."""
-    from sqs_lambda import envelope
     from sqs_lambda.errors import JobArgumentError
+    from sqs_lambda.wire import envelope
 
     with pytest.raises(
         JobArgumentError, match="job 'ship': invalid arguments: 'order' must be an instance of Order or its primary key"

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import aws, codec, failure
-from sqs_lambda import envelope as wire
+from sqs_lambda import aws
+from sqs_lambda.consuming import failure
+from sqs_lambda.wire import codec
+from sqs_lambda.wire import envelope as wire
 from sqs_lambda_testing import lambda_context, sqs_event
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import Reject, Retry, Router, backoff, codec, effects, failure
-from sqs_lambda import batch as batch_module
-from sqs_lambda import envelope as wire
-from sqs_lambda import producer as producer_module
+from sqs_lambda import Reject, Retry, Router
+from sqs_lambda.consuming import backoff, effects, failure
+from sqs_lambda.consuming import batch as batch_module
+from sqs_lambda.producing import producer as producer_module
+from sqs_lambda.wire import codec
+from sqs_lambda.wire import envelope as wire
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 

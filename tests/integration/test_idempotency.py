@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sqs_lambda import Router, aws
-from sqs_lambda import envelope as wire
+from sqs_lambda.wire import envelope as wire
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 pytestmark = pytest.mark.usefixtures("idempotency_table")
@@ -63,7 +63,7 @@ def test_a_key_over_the_arguments_makes_one_run_per_value(sqs_local: LocalSqs, s
 
 
 def test_a_failed_run_deletes_its_key_so_the_retry_runs(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
-    from sqs_lambda import backoff
+    from sqs_lambda.consuming import backoff
 
     router = Router(queue_url=sqs_queue.url, default_backoff=backoff.immediate())
     runs: list[int] = []
@@ -100,7 +100,7 @@ def test_a_duplicate_while_the_first_run_is_in_progress_is_retried_not_run(
     first_copy = sqs_local.receive(sqs_queue.url, max_messages=1, wait=1)
     second_copy = sqs_local.receive(sqs_queue.url, max_messages=1, wait=1)
     assert len(first_copy) == len(second_copy) == 1
-    from sqs_lambda.records import from_message as lambda_record
+    from sqs_lambda.wire.records import from_message as lambda_record
     from sqs_lambda_dev.events import lambda_context
 
     def event(message: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def test_without_a_table_the_record_is_retried_with_the_reason(
 
 
 def test_async_idempotent_jobs_run_once(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
-    from sqs_lambda import backoff
+    from sqs_lambda.consuming import backoff
 
     router = Router(queue_url=sqs_queue.url, default_backoff=backoff.immediate())
     runs: list[str] = []
@@ -205,7 +205,7 @@ def test_expiry_reads_the_retention_through_the_routers_own_port(idempotency_tab
     """Before: the retention was read through boto3's default client, whatever port the router had."""
     import dataclasses
 
-    from sqs_lambda.sqs import QueueInfo
+    from sqs_lambda.aws.sqs import QueueInfo
     from sqs_lambda_testing import InMemoryQueue, lambda_context, sqs_event
 
     asked: list[str | None] = []

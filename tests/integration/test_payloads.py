@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import Reject, Router, aws, failure
+from sqs_lambda import Reject, Router, aws
+from sqs_lambda.consuming import failure
 from sqs_lambda.errors import MessageTooLargeError
-from sqs_lambda.payloads import POINTER_CLASS, SIZE_ATTRIBUTE
-from sqs_lambda.producer import Producer
+from sqs_lambda.producing.producer import Producer
+from sqs_lambda.wire.payloads import POINTER_CLASS, SIZE_ATTRIBUTE
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 BIG = "x" * (3 * 1024 * 1024)  # 3 MiB: over SQS's 1 MiB
@@ -165,7 +166,8 @@ def test_s3_and_the_pointer_module_load_only_when_a_pointer_arrives() -> None:
         record = {"messageId": "m", "receiptHandle": "r", "body": body, "attributes": {}, "messageAttributes": {},
                   "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:1:q"}
         assert router.lambda_handler({"Records": [record]}, None) == {"batchItemFailures": []}
-        loaded = [m for m in sys.modules if m in ("sqs_lambda.payloads", "boto3") or m.startswith("botocore.client")]
+        wanted = ("sqs_lambda.wire.payloads", "boto3")
+        loaded = [m for m in sys.modules if m in wanted or m.startswith("botocore.client")]
         print(sorted(loaded))
         """
     )
@@ -200,7 +202,7 @@ def extended_client(script: str, *arguments: str) -> str:
 def test_the_extended_client_sends_a_3_mib_job_and_our_router_runs_it(
     sqs_local: LocalSqs, sqs_queue: QueuePair, bucket: str
 ) -> None:
-    from sqs_lambda import envelope as wire
+    from sqs_lambda.wire import envelope as wire
 
     body, _ = wire.encode("ingest", {"text": BIG})
     extended_client(
@@ -261,8 +263,8 @@ def test_a_long_delayed_large_job_hops_as_a_pointer_again(
 ) -> None:
     import datetime as dt
 
-    from sqs_lambda import envelope as wire
-    from sqs_lambda import payloads
+    from sqs_lambda.wire import envelope as wire
+    from sqs_lambda.wire import payloads
 
     monkeypatch.setenv("SQS_LAMBDA_PAYLOAD_BUCKET", bucket)
     router = Router(queue_url=sqs_queue.url)

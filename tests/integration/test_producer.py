@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import MessageTooLargeError, Router, codec, context
-from sqs_lambda import envelope as wire
+from sqs_lambda import MessageTooLargeError, Router, context
 from sqs_lambda.errors import ConfigurationError, SendError
-from sqs_lambda.producer import Producer
+from sqs_lambda.producing.producer import Producer
+from sqs_lambda.wire import codec
+from sqs_lambda.wire import envelope as wire
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 
@@ -65,7 +66,7 @@ def test_batches_use_ten_per_request(sqs_local: LocalSqs, sqs_queue: QueuePair, 
 def test_long_batch_blocks_flush_each_message_once(
     sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sqs_lambda import producer as producer_module
+    from sqs_lambda.producing import producer as producer_module
 
     monkeypatch.setattr(producer_module, "FLUSH_AT", 25)  # several intermediate flushes
     _, producer, _ = make(sqs_queue)

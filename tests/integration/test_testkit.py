@@ -61,7 +61,8 @@ def test_redrive_uses_start_message_move_task_where_supported(sqs_local: LocalSq
 
 
 def test_signing_keys_from_ssm_and_secrets_manager(sqs_local: LocalSqs) -> None:
-    from sqs_lambda import aws, signing
+    from sqs_lambda import aws
+    from sqs_lambda.wire import signing
 
     aws.client("ssm").put_parameter(Name="/jobs/key", Value="k-ssm", Type="SecureString")
     aws.client("secretsmanager").create_secret(Name="jobs/keys", SecretString="k-new,k-old")

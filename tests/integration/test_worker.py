@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import Reject, Router, backoff, failure
+from sqs_lambda import Reject, Router
+from sqs_lambda.consuming import backoff, failure
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda.worker import Shutdown, Worker
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
@@ -252,7 +253,7 @@ def test_python_m_worker_runs_processes_without_the_cli(
 
 
 def test_shutdown_policies_are_values_that_compose() -> None:
-    from sqs_lambda import shutdown
+    from sqs_lambda.worker import shutdown
 
     either = shutdown.idle(30) | shutdown.after(1000)
     assert either == Shutdown.parse("idle:30|after:1000") and str(either) == "idle:30|after:1000"

@@ -248,7 +248,7 @@ handler = router.lambda_handler
             "Fn": on("Q", "once/", log, SQS_LAMBDA_IDEMPOTENCY_TABLE={"Ref": "Keys"}),
         }
     )
-    from sqs_lambda import envelope as wire
+    from sqs_lambda.wire import envelope as wire
 
     body, _ = wire.encode("charge", {"order": "o-1"})
     run.send("Q", body)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda import envelope
+from sqs_lambda.wire import envelope
 
 from .conftest import function, queue_pair
 

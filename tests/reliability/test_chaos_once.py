@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from sqs_lambda import aws
-from sqs_lambda import envelope as wire
-from sqs_lambda.producer import Producer
+from sqs_lambda.producing.producer import Producer
+from sqs_lambda.wire import envelope as wire
 from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
 from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
 

@@ -30,7 +30,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sqs_lambda import Reject, Retry, Router, backoff, failure
+from sqs_lambda import Reject, Retry, Router
+from sqs_lambda.consuming import backoff, failure
 from sqs_lambda_testing import lambda_context, sqs_record
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
@@ -204,7 +205,8 @@ def materialize(kind: str, params: dict[str, Any], token: str) -> tuple[str, dic
         body = {"id": uuid.uuid4().hex, "func": params["func"], "args": [token], "kwargs": {"outcome": "ok"}}
         return json.dumps({**body, "pickle": False, "retry": 0, "maxRetries": 3}), {}
     if kind == "pointer":  # an S3 pointer (the extended-client format) to a stored, missing or foreign object
-        from sqs_lambda import aws, payloads
+        from sqs_lambda import aws
+        from sqs_lambda.wire import payloads
 
         bucket = "someone-elses-bucket" if params["state"] == "unknown_bucket" else PAYLOAD_BUCKET
         pointer = payloads.Pointer(bucket, uuid.uuid4().hex)

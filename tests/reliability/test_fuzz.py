@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sqs_lambda import Reject, Retry, Router
-from sqs_lambda.delivery import judge_response
+from sqs_lambda.consuming.delivery import judge_response
 from sqs_lambda_testing import InMemoryQueue, sqs_record
 
 router = Router(accept=["sqs_lambda", "sqs_workers", "celery", "django_eb_sqs"], time_margin_ms=0)

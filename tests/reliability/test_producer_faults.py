@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sqs_lambda import aws
-from sqs_lambda import envelope as wire
 from sqs_lambda.errors import SendError
-from sqs_lambda.producer import Producer
+from sqs_lambda.producing.producer import Producer
+from sqs_lambda.wire import envelope as wire
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 

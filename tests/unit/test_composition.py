@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from sqs_lambda import Producer, Reject, Router, backoff
+from sqs_lambda import Producer, Reject, Router
+from sqs_lambda.consuming import backoff
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda_testing import InMemoryQueue, drain, lambda_context, sqs_event
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from sqs_lambda import Reject, Retry, Router, backoff
+from sqs_lambda import Reject, Retry, Router
+from sqs_lambda.consuming import backoff
 from sqs_lambda_testing import InMemoryQueue, lambda_context, sqs_event, sqs_record
 
 
@@ -242,7 +243,7 @@ def test_long_delay_is_deferred_with_a_hop() -> None:
     router, backend = make_router()
     ran: list[int] = []
     router.job("later")(lambda: ran.append(1))
-    from sqs_lambda import envelope as wire
+    from sqs_lambda.wire import envelope as wire
 
     future = wire.format_time(
         __import__("datetime").datetime.now(__import__("datetime").UTC) + __import__("datetime").timedelta(seconds=3600)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sqs_lambda import Router
-from sqs_lambda.cutoff import MARGIN_SHARE, TimeCutoff, effective_margin_ms
+from sqs_lambda.consuming.cutoff import MARGIN_SHARE, TimeCutoff, effective_margin_ms
 from sqs_lambda_testing import InMemoryQueue, lambda_context, sqs_event
 
 

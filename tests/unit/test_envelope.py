@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sqs_lambda import codec, failure
-from sqs_lambda import envelope as wire
+from sqs_lambda.consuming import failure
 from sqs_lambda.errors import DecodeError, EncodeError, UnsupportedVersionError
+from sqs_lambda.wire import codec
+from sqs_lambda.wire import envelope as wire
 
 
 class Colour(enum.Enum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqs_lambda.heartbeat import HeartbeatAwareBackend, Heartbeats
+from sqs_lambda.worker.heartbeat import HeartbeatAwareBackend, Heartbeats
 
 
 class Recording:

@@ -1,4 +1,4 @@
-"""Every path runs a job through sqs_lambda.invoke: a coroutine is always awaited, errors never escape."""
+"""Every path runs a job through sqs_lambda.consuming.invoke: a coroutine is always awaited, errors never escape."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from sqs_lambda import Router, current_context
-from sqs_lambda import envelope as wire
-from sqs_lambda.dispatch import Call
-from sqs_lambda.invoke import invoke_now
+from sqs_lambda.consuming.dispatch import Call
+from sqs_lambda.consuming.invoke import invoke_now
+from sqs_lambda.wire import envelope as wire
 from sqs_lambda_testing import InMemoryQueue, lambda_context, sqs_event
 
 

@@ -8,9 +8,10 @@ import datetime as dt
 
 import pytest
 
-from sqs_lambda import Router, backoff
-from sqs_lambda import envelope as wire
-from sqs_lambda.policy import Attempt, JobPolicy, Verdict, decide
+from sqs_lambda import Router
+from sqs_lambda.consuming import backoff
+from sqs_lambda.consuming.policy import Attempt, JobPolicy, Verdict, decide
+from sqs_lambda.wire import envelope as wire
 from sqs_lambda_testing import InMemoryQueue, lambda_context, sqs_event
 
 

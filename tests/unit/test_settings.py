@@ -10,7 +10,7 @@ import pytest
 from sqs_lambda import Router, aws, settings
 from sqs_lambda.aws import AwsConfig
 from sqs_lambda.errors import ConfigurationError
-from sqs_lambda.queues import QueueRef
+from sqs_lambda.producing.queues import QueueRef
 from sqs_lambda_testing import InMemoryQueue
 
 

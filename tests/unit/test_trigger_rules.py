@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda.delivery import judge_response
+from sqs_lambda.consuming.delivery import judge_response
 from sqs_lambda_dev.local.schedule import Schedule
 from sqs_lambda_dev.local.trigger import FilterCriteria
 

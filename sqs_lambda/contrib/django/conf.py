@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqs_lambda.aws import AwsConfig
-from sqs_lambda.errors import ConfigurationError
-from sqs_lambda.queues import QueueRef
+from ...aws import AwsConfig
+from ...errors import ConfigurationError
+from ...producing.queues import QueueRef
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Settings:
         return AwsConfig(endpoint_url=self.endpoint_url, region=self.region)
 
     def backend(self) -> Any:
-        from sqs_lambda.sqs import AwsSqs
+        from ...aws.sqs import AwsSqs
 
         return AwsSqs(config=self.aws)
 
@@ -43,7 +43,7 @@ class Settings:
         return reference.url or reference.resolve(self.backend())
 
     def router(self) -> Any:
-        from sqs_lambda.worker import load_router
+        from ...worker import load_router
 
         if not self.router_path:
             raise ConfigurationError('SQS_LAMBDA["ROUTER"] is not set (e.g. "myapp.jobs:router")')
@@ -65,7 +65,7 @@ def settings() -> Settings:
 
 def configure_router(router: Any, configured: Settings | None = None) -> None:
     """Bind the router's jobs to the settings' queue (on the settings' endpoint)."""
-    from sqs_lambda.producer import Producer
+    from ...producing.producer import Producer
 
     configured = configured or settings()
     backend = configured.backend()

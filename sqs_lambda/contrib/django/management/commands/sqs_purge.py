@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="Do not ask.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from sqs_lambda.contrib.django.conf import settings
+        from ...conf import settings
 
         configured = settings()
         url = configured.queue_url()

@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = "Show the SQS_LAMBDA queue's counts (and its DLQ's)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from sqs_lambda.contrib.django.conf import settings
+        from ...conf import settings
 
         configured = settings()
         backend = configured.backend()

@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         import time
 
-        from sqs_lambda.contrib.django.conf import settings
+        from ...conf import settings
 
         configured = settings()
         backend, url = configured.backend(), configured.queue_url()

@@ -11,13 +11,13 @@ class Command(BaseCommand):
     help = "Poll the SQS_LAMBDA queue and run its jobs through the router (worker mode)."
 
     def add_arguments(self, parser: Any) -> None:
-        from sqs_lambda.worker import add_arguments
+        from .....worker import add_arguments
 
         add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from sqs_lambda.contrib.django.conf import settings
-        from sqs_lambda.worker import Worker, options_from
+        from .....worker import Worker, options_from
+        from ...conf import settings
 
         configured = settings()
         worker = Worker(

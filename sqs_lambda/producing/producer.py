@@ -1,0 +1,400 @@
+"""The producer client: how applications enqueue jobs.
+
+Contract:
+- Arguments are validated against the job's signature (when the producer knows the router) before
+  anything is sent; a bad call raises ``JobArgumentError`` (a TypeError) and sends nothing.
+- Each message (body + attributes) is checked against the queue's ``MaximumMessageSize``.
+- ``batch()`` and ``send_many()`` send at most 10 entries and 1 MiB per SendMessageBatch. Entries that
+  fail without being the sender's fault are retried with bounded backoff (whole requests are retried
+  by botocore alone); whatever is still unsent raises one :class:`SendError` listing every unsent
+  entry. No message is silently dropped.
+- Delays: 0-900 s use DelaySeconds; up to :data:`MAX_DELAY` the envelope carries a not-before time and
+  consumers re-send it in hops of at most 900 s. FIFO queues take no per-message delay.
+- FIFO: a group id is required (or ``default_group_id``); without content-based deduplication the
+  deduplication id is the envelope id, so retried sends do not duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
+
+from .. import settings
+from ..aws.sqs import Attributes, QueueInfo, SqsBackend, default_backend
+from ..context import current_context
+from ..errors import ConfigurationError, MessageTooLargeError, SendError
+from ..wire import codec
+from ..wire import envelope as wire
+from .queues import QueueRef
+
+if TYPE_CHECKING:
+    import msgspec
+
+    from ..schema import ArgumentSchema
+
+
+class MessageOptions(TypedDict, total=False):
+    """A message's options: a delay in seconds (over 900: hops), and the FIFO group and deduplication ids."""
+
+    delay: float | None
+    group_id: str | None
+    deduplication_id: str | None
+
+
+class KnownJob(Protocol):
+    """What the producer reads of a registered job (:class:`sqs_lambda.jobs.Job`): its argument schema."""
+
+    @property
+    def schema(self) -> ArgumentSchema: ...
+    def validate(self, kwargs: Mapping[str, Any] | msgspec.Raw) -> dict[str, Any]: ...
+
+
+class KnowsJobs(Protocol):
+    """What the producer reads of a router (or its registry): the jobs, to validate arguments."""
+
+    @property
+    def jobs(self) -> Mapping[str, KnownJob]: ...
+
+
+MAX_DELAY = 7 * 24 * 3600  # a week: long delays travel in 900 s hops, each re-sent by a consumer
+MAX_SQS_DELAY = 900
+BATCH_BYTES = 1_048_576
+STAGE_VARIABLE = settings.STAGE
+SEND_ATTEMPTS = 4
+FLUSH_AT = 500  # a batch() block sends what it holds once it reaches this many messages
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One encoded message, ready for a SendMessageBatch entry."""
+
+    body: str
+    attributes: dict[str, dict[str, Any]]
+    envelope_id: str
+    delay: int = 0
+    group_id: str | None = None
+    dedup_id: str | None = None
+    size: int = 0
+
+    def entry(self, entry_id: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"Id": entry_id, "MessageBody": self.body}
+        if self.attributes:
+            entry["MessageAttributes"] = self.attributes
+        if self.delay:
+            entry["DelaySeconds"] = self.delay
+        if self.group_id is not None:
+            entry["MessageGroupId"] = self.group_id
+        if self.dedup_id is not None:
+            entry["MessageDeduplicationId"] = self.dedup_id
+        return entry
+
+
+@dataclass
+class BatchResult:
+    """What a ``batch()`` block sent: MessageIds in the order of the ``send`` calls."""
+
+    message_ids: list[str] = field(default_factory=list)
+
+
+class Producer:
+    """Sends jobs to one queue. See the module docstring for the guarantees.
+
+    ``queue_url`` or ``queue_name`` (prefixed with ``stage``, default ``$SQS_LAMBDA_STAGE``, as
+    ``<stage>-<name>``; resolved once with GetQueueUrl). ``router`` enables argument validation (only its
+    registered jobs are read). ``backend`` is the SQS port (default: boto3's configuration; an
+    ``InMemoryQueue`` in tests). ``concurrency`` is the number of threads ``send_many`` uses.
+    ``payload_bucket`` (default ``$SQS_LAMBDA_PAYLOAD_BUCKET``) sends a message larger than
+    ``payload_threshold`` bytes (default: the queue's ``MaximumMessageSize``) as an S3 pointer in AWS's
+    extended-client format; without a bucket such a message raises ``MessageTooLargeError``.
+    """
+
+    def __init__(
+        self,
+        queue_url: str | None = None,
+        *,
+        queue_name: str | None = None,
+        stage: str | None = None,
+        router: KnowsJobs | None = None,
+        backend: SqsBackend | None = None,
+        default_group_id: str | None = None,
+        concurrency: int = 4,
+        signing_key: Any = None,
+        payload_bucket: str | None = None,
+        payload_threshold: int | None = None,
+    ) -> None:
+        if not queue_url and not queue_name:
+            raise ConfigurationError("Producer needs queue_url or queue_name")
+        settings.expire()
+        environment = settings.current()
+        self.queue = QueueRef(url=queue_url, name=queue_name, stage=stage if stage is not None else environment.stage)
+        self._queue_url = queue_url
+        self.queue_name = self.queue.full_name
+        self.jobs: Mapping[str, KnownJob] = router.jobs if router is not None else {}
+        self.backend: SqsBackend = backend or default_backend()
+        self.default_group_id = default_group_id
+        self.concurrency = max(1, concurrency)
+        self.signing_key = signing_key
+        self.payload_bucket = payload_bucket or environment.payload_bucket
+        self.payload_threshold = payload_threshold
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    # -- the queue ----------------------------------------------------------------------------------
+
+    @property
+    def queue_url(self) -> str:
+        if self._queue_url is None:
+            self._queue_url = self.queue.resolve(self.backend)
+        return self._queue_url
+
+    @property
+    def info(self) -> QueueInfo:
+        """The queue's facts (read once: the backend caches them)."""
+        return self.backend.queue_info(url=self.queue_url)
+
+    # -- sending ------------------------------------------------------------------------------------
+
+    def send(
+        self,
+        job: str,
+        /,
+        *,
+        delay: float | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Send one job; returns its MessageId (inside ``batch()``, the envelope id: see there).
+
+        ``delay``, ``group_id`` and ``deduplication_id`` are options; a job whose arguments use those
+        names is sent with :meth:`enqueue`.
+        """
+        return self.enqueue(job, kwargs, delay=delay, group_id=group_id, deduplication_id=deduplication_id)
+
+    def enqueue(self, job: str, kwargs: Mapping[str, Any], **options: Unpack[MessageOptions]) -> str:
+        """Send one job given its arguments as a mapping; returns its MessageId."""
+        return self._submit(self.build(job, kwargs, **options))
+
+    def send_raw(self, body: Any, *, attributes: Attributes | None = None, **options: Unpack[MessageOptions]) -> str:
+        """Send a body without an envelope (a str as is, anything else as JSON)."""
+        text = body if isinstance(body, str) else codec.dumps(body)
+        message = Outgoing(text, {k: dict(v) for k, v in (attributes or {}).items()}, wire.new_envelope_id())
+        self._finish(message, **options)
+        return self._submit(message)
+
+    def send_many(
+        self,
+        jobs: Iterable[tuple[str, Mapping[str, Any]]],
+        *,
+        group_id: str | None = None,
+        concurrency: int | None = None,
+    ) -> list[str]:
+        """Send many jobs in SendMessageBatch calls (threads for large sends); returns MessageIds in order."""
+        messages = [self.build(job, kwargs, group_id=group_id) for job, kwargs in jobs]
+        return self.send_messages(messages, concurrency=concurrency)
+
+    @contextmanager
+    def batch(self) -> Iterator[BatchResult]:
+        """Buffer sends in this thread and flush them in batches; flushes on exit, even on error."""
+        if getattr(self._local, "buffer", None) is not None:
+            raise ConfigurationError("batch() blocks do not nest")
+        buffer: list[Outgoing] = []
+        result = BatchResult()
+        self._local.buffer, self._local.result = buffer, result
+        try:
+            yield result
+        finally:
+            self._local.buffer = self._local.result = None
+            result.message_ids += self.send_messages(buffer)
+
+    # -- building -----------------------------------------------------------------------------------
+
+    def build(self, job: str, kwargs: Mapping[str, Any], **options: Unpack[MessageOptions]) -> Outgoing:
+        """Validate and encode one job (nothing is sent). The kwargs are encoded once, for both."""
+        known = self.jobs.get(job)
+        if known is not None and known.schema.models:  # Django model instances travel as primary keys
+            kwargs = known.schema.to_wire(kwargs, job)
+        raw_kwargs = wire.encode_kwargs(job, kwargs)
+        if known is not None:
+            known.validate(raw_kwargs)
+        not_before = None
+        delay = options.get("delay")
+        if delay is not None and delay > MAX_SQS_DELAY:
+            _check_delay(delay)
+            not_before = _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=delay)
+        context = current_context()
+        signer = None
+        if self.signing_key is not None:
+            from ..wire.signing import signer_for
+
+            signer = signer_for(self.signing_key)
+        body, envelope_id = wire.encode_bytes(
+            job, raw_kwargs, context=context or None, not_before=not_before, sign=signer
+        )
+        message = Outgoing(body.decode(), wire.job_attributes(job), envelope_id)
+        self._finish(message, body_size=len(body), **options)
+        return message
+
+    def _finish(self, message: Outgoing, body_size: int | None = None, **options: Unpack[MessageOptions]) -> None:
+        """The per-message options, checked against the queue, and the size SQS will count."""
+        delay, group_id, deduplication_id = (
+            options.get("delay"),
+            options.get("group_id"),
+            options.get("deduplication_id"),
+        )
+        info = self.info
+        if delay:
+            _check_delay(delay)
+            if info.fifo:
+                raise ConfigurationError(
+                    "FIFO queues take no per-message delay (SQS allows only the "
+                    "queue's DelaySeconds); send without delay"
+                )
+            message.delay = min(int(delay + 0.999), MAX_SQS_DELAY)
+        if info.fifo:
+            message.group_id = group_id or self.default_group_id
+            if not message.group_id:
+                raise ConfigurationError(
+                    f"queue {info.name} is FIFO: pass group_id=... (or set Producer(default_group_id=...))"
+                )
+            message.dedup_id = deduplication_id or (None if info.content_dedup else message.envelope_id)
+        elif group_id is not None or deduplication_id is not None:
+            raise ConfigurationError(
+                f"queue {info.name} is not FIFO: group_id and deduplication_id apply to FIFO queues only"
+            )
+        message.size = wire.message_size(message.body, message.attributes, body_size=body_size)
+        threshold = min(self.payload_threshold or info.max_message_size, info.max_message_size)
+        if message.size > threshold and self.payload_bucket:
+            self._offload(message)
+        if message.size > info.max_message_size:
+            raise MessageTooLargeError(message.size, info.max_message_size)
+
+    def _offload(self, message: Outgoing) -> None:
+        """Put the body in S3 and send its pointer (the extended clients' format) in its place."""
+        from ..wire import payloads
+
+        assert self.payload_bucket is not None
+        body = message.body.encode()
+        message.body = payloads.store(body, self.payload_bucket).body()
+        message.attributes = {**message.attributes, **payloads.size_attribute(len(body))}
+        message.size = wire.message_size(message.body, message.attributes)
+
+    def _submit(self, message: Outgoing) -> str:
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is not None:
+            buffer.append(message)
+            if len(buffer) >= FLUSH_AT:  # keep memory bounded in very long blocks
+                pending = buffer[:]
+                buffer.clear()  # the block's own list: what was flushed is not sent again on exit
+                self._local.result.message_ids += self.send_messages(pending)
+            return message.envelope_id
+        return self.send_messages([message])[0]
+
+    # -- the wire -----------------------------------------------------------------------------------
+
+    def send_messages(self, messages: Sequence[Outgoing], *, concurrency: int | None = None) -> list[str]:
+        """Send encoded messages; raise SendError naming every one that could not be sent."""
+        if not messages:
+            return []
+        groups = list(_pack(messages))
+        workers = min(concurrency or self.concurrency, len(groups))
+        if workers > 1 and not self.info.fifo:  # FIFO order within a group needs one sender
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outcomes = list(pool.map(self._send_group, groups))
+        else:
+            outcomes = [self._send_group(group) for group in groups]
+        message_ids: list[str] = []
+        unsent: list[dict[str, Any]] = []
+        for sent, failed in outcomes:
+            message_ids += sent
+            unsent += failed
+        if unsent:
+            error = SendError(unsent)
+            error.sent = [m for m in message_ids if m]  # type: ignore[attr-defined]
+            raise error
+        return message_ids
+
+    def _send_group(self, group: Sequence[Outgoing]) -> tuple[list[str], list[dict[str, Any]]]:
+        """One batch (<= 10 entries, <= 1 MiB) with bounded retries of the entries SQS failed.
+
+        One retry layer per call: a request that fails as a whole was already retried by botocore
+        (standard mode, 4 attempts) and is final here; this loop retries only the entries a successful
+        response lists in ``Failed`` without the sender's fault, which botocore cannot see.
+        Every entry ends in exactly one of: sent (its MessageId), or unsent with its last error.
+        """
+        ids: dict[str, str] = {}
+        pending = {str(i): message for i, message in enumerate(group)}
+        failures: dict[str, dict[str, Any]] = {}  # the last error of each entry not sent (yet)
+        for attempt in range(SEND_ATTEMPTS):
+            if attempt:
+                time.sleep(min(2.0, 0.05 * 2**attempt))
+            try:
+                response = self.backend.send_batch(self.queue_url, [m.entry(i) for i, m in pending.items()])
+            except Exception as error:  # botocore's standard mode already retried the request: final
+                failures.update(
+                    {
+                        i: {"Id": i, "Code": type(error).__name__, "Message": str(error)[:300], "SenderFault": False}
+                        for i in pending
+                    }
+                )
+                break
+            for success in response.get("Successful", []):
+                if success["Id"] in pending:
+                    ids[success["Id"]] = success["MessageId"]
+                    failures.pop(success["Id"], None)
+            reported = {failure["Id"]: dict(failure) for failure in response.get("Failed", [])}
+            retry_later: dict[str, Outgoing] = {}
+            for entry_id, message in pending.items():
+                if entry_id in ids:
+                    continue
+                failure = reported.get(entry_id) or {
+                    "Id": entry_id,
+                    "Code": "MissingFromResponse",
+                    "Message": "SQS reported neither success nor failure",
+                    "SenderFault": False,
+                }
+                failures[entry_id] = failure
+                if not failure.get("SenderFault"):
+                    retry_later[entry_id] = message
+            pending = retry_later
+            if not pending:
+                break
+        unsent = [
+            {**failures[i], "Id": group[int(i)].envelope_id, "Job": _job_of(group[int(i)])}
+            for i in sorted(failures, key=int)
+            if i not in ids
+        ]
+        return [ids[str(i)] for i in range(len(group)) if str(i) in ids], unsent
+
+
+def _job_of(message: Outgoing) -> str:
+    attribute = message.attributes.get(wire.JOB_ATTRIBUTE, {})
+    return str(attribute.get("StringValue", "(raw)"))
+
+
+def _check_delay(delay: float) -> None:
+    if delay < 0:
+        raise ValueError(f"delay must be >= 0 seconds, got {delay}")
+    if delay > MAX_DELAY:
+        raise ValueError(f"delay must be at most {MAX_DELAY} seconds (7 days), got {delay}")
+
+
+def _pack(messages: Sequence[Outgoing]) -> Iterator[list[Outgoing]]:
+    """Split into SendMessageBatch groups of at most 10 entries and 1 MiB."""
+    group: list[Outgoing] = []
+    size = 0
+    for message in messages:
+        if group and (len(group) == 10 or size + message.size > BATCH_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(message)
+        size += message.size
+    if group:
+        yield group
