@@ -54,7 +54,7 @@ def sqs_endpoint(url: str | None) -> Iterator[str]:
     import os
 
     from sqs_lambda import aws
-    from sqs_lambda_dev.moto_server import LOCAL_CREDENTIALS, EmbeddedEngine
+    from sqs_lambda_dev.engine.moto_server import LOCAL_CREDENTIALS, EmbeddedEngine
 
     engine = None
     if url is None:

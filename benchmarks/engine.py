@@ -22,7 +22,7 @@ from _stats import median
 
 from sqs_lambda.aws import LOCAL_KEY_PAIR
 from sqs_lambda.aws.sqs import AwsSqs
-from sqs_lambda_dev.moto_server import EmbeddedEngine, free_port, is_ready
+from sqs_lambda_dev.engine.moto_server import EmbeddedEngine, free_port, is_ready
 
 
 def entries(prefix: str) -> list[dict[str, Any]]:

@@ -163,7 +163,7 @@ def local_routers(target: Target) -> dict[str, Any]:
         target.routers = {}
         try:
             from sqs_lambda_dev.local.functions import import_handler
-            from sqs_lambda_dev.template import load
+            from sqs_lambda_dev.validate.template import load
 
             template = load(target.state["template"], stage=target.stage)
             for _, _, queue, consumer in template.event_source_mappings():

@@ -24,7 +24,7 @@ ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_
 def sqs_local() -> Iterator[LocalSqs]:
     """An embedded SQS endpoint (moto) for the test session; yields a :class:`LocalSqs`."""
     from sqs_lambda.aws import reset
-    from sqs_lambda_dev.moto_server import LOCAL_CREDENTIALS, EmbeddedEngine
+    from sqs_lambda_dev.engine.moto_server import LOCAL_CREDENTIALS, EmbeddedEngine
 
     engine = EmbeddedEngine(in_process=os.environ.get("SQS_LAMBDA_TEST_ENGINE") == "thread")
     url = engine.start()

@@ -12,7 +12,7 @@ import typer
 from sqs_lambda.aws import LOCAL_REGION
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda_dev.cli import app, err, out
-from sqs_lambda_dev.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS
+from sqs_lambda_dev.engine.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS
 
 
 def local_exports(state: dict[str, Any]) -> dict[str, str]:

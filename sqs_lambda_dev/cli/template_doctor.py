@@ -19,7 +19,7 @@ def validate(
 ) -> None:
     """Translate the SAM template, lint it with cfn-lint (informational checks included), and check the
     SQS/Lambda and deploy-readiness rules. Exits 1 on errors."""
-    from sqs_lambda_dev.doctor import validate as run
+    from sqs_lambda_dev.validate.doctor import validate as run
 
     findings = run(template, parameters=parse_parameters(parameter))
     for finding in findings:

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from sqs_lambda.errors import ConfigurationError
-from sqs_lambda_dev.template import Template
+from sqs_lambda_dev.validate.template import Template
 
 METADATA_KEY = "SqsLambda"
 

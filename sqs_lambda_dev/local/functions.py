@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqs_lambda.errors import ConfigurationError
-from sqs_lambda_dev.template import Template
+from sqs_lambda_dev.validate.template import Template
 
 LAMBDA_DEFAULT_TIMEOUT = 3
 LAMBDA_DEFAULT_MEMORY = 128

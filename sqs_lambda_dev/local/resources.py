@@ -12,7 +12,7 @@ from typing import Any
 
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda.wire import codec
-from sqs_lambda_dev.template import Template
+from sqs_lambda_dev.validate.template import Template
 
 QUEUE_ATTRIBUTES = (
     "DelaySeconds",

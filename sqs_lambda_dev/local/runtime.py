@@ -24,6 +24,8 @@ from typing import Any
 from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
 from sqs_lambda.aws.sqs import AwsSqs
 from sqs_lambda.errors import ConfigurationError
+from sqs_lambda_dev.engine.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS, EmbeddedEngine
+from sqs_lambda_dev.engine.moto_speedups import unverified_notice
 from sqs_lambda_dev.local.environments import FunctionPool
 from sqs_lambda_dev.local.functions import FunctionSpec, function_specs
 from sqs_lambda_dev.local.http import HttpApiSource
@@ -32,9 +34,7 @@ from sqs_lambda_dev.local.resources import LocalResources, create
 from sqs_lambda_dev.local.schedule import ScheduledTarget, ScheduleSource
 from sqs_lambda_dev.local.sources import EventSource, SourceSetup, build_sources
 from sqs_lambda_dev.local.trigger import SqsSource, Trigger
-from sqs_lambda_dev.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS, EmbeddedEngine
-from sqs_lambda_dev.moto_speedups import unverified_notice
-from sqs_lambda_dev.template import Template, load
+from sqs_lambda_dev.validate.template import Template, load
 
 STATE_DIR = ".sqs-lambda"
 STATE_FILE = "local.json"

@@ -22,7 +22,7 @@ from sqs_lambda.aws.sqs import SqsBackend
 if TYPE_CHECKING:
     from sqs_lambda_dev.local.environments import FunctionPool
     from sqs_lambda_dev.local.resources import LocalResources
-    from sqs_lambda_dev.template import Template
+    from sqs_lambda_dev.validate.template import Template
 
 OnEvent = Callable[[str, dict[str, Any]], None]
 

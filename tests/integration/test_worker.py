@@ -195,7 +195,7 @@ def test_poison_messages_reach_the_dlq_with_their_reasons(sqs_local: LocalSqs, s
 
 
 def test_health_endpoint_answers_while_the_poll_loop_lives(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
-    from sqs_lambda_dev.moto_server import free_port
+    from sqs_lambda_dev.engine.moto_server import free_port
 
     port = free_port()
     router = Router(queue_url=sqs_queue.url)

@@ -1,7 +1,7 @@
 """The embedded engine's patches to moto's SQS: pinned, equivalent, and no longer O(queue depth).
 
 If this fails after a moto upgrade, re-read the patched functions in moto, adapt
-``sqs_lambda_dev/moto_speedups.py`` and record the new fingerprints (or drop a patch that upstream made
+``sqs_lambda_dev/engine/moto_speedups.py`` and record the new fingerprints (or drop a patch that upstream made
 unnecessary).
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda_dev import moto_speedups
+from sqs_lambda_dev.engine import moto_speedups
 
 # What the patches replace or wrap, as moto 5.2.5 wrote it (sha256 of the source, first 16 hex digits).
 FINGERPRINTS = {

@@ -306,7 +306,7 @@ def model_row_deleted(scene: Scene) -> None:
 
 def cli_parameters(scene: Scene) -> None:
     from sqs_lambda_dev.cli import parse_parameters
-    from sqs_lambda_dev.template import parameter_values
+    from sqs_lambda_dev.validate.template import parameter_values
 
     with pytest.raises(ConfigurationError, match=r"--parameter 'Stage': write it as Name=Value"):
         parse_parameters(["Stage"])
@@ -317,9 +317,9 @@ def cli_parameters(scene: Scene) -> None:
 
 def fifo_without_suffix(scene: Scene, tmp_path: Path) -> None:
     from sqs_lambda import aws
-    from sqs_lambda_dev.doctor import validate
     from sqs_lambda_dev.local.resources import create
-    from sqs_lambda_dev.template import load
+    from sqs_lambda_dev.validate.doctor import validate
+    from sqs_lambda_dev.validate.template import load
 
     path = tmp_path / "template.yaml"
     path.write_text(json.dumps({"Resources": {"Jobs": {"Type": "AWS::SQS::Queue", "Properties": {

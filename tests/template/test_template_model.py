@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqs_lambda_dev.template import load
+from sqs_lambda_dev.validate.template import load
 
 
 def test_intrinsics_resolve_offline(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sqs_lambda_dev.doctor import validate
+from sqs_lambda_dev.validate.doctor import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -318,9 +318,9 @@ def test_each_rule_catches_its_fixture(tmp_path: Path, case: str) -> None:
 def test_a_runtime_deprecated_within_a_year_is_flagged_by_date() -> None:
     import datetime as dt
 
-    from sqs_lambda_dev.doctor import Finding
-    from sqs_lambda_dev.readiness import Readiness
-    from sqs_lambda_dev.template import load
+    from sqs_lambda_dev.validate.doctor import Finding
+    from sqs_lambda_dev.validate.readiness import Readiness
+    from sqs_lambda_dev.validate.template import load
 
     template = load(ROOT / "template.yaml")
     fn = next(iter(template.of_type("AWS::Lambda::Function")))

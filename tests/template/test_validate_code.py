@@ -10,7 +10,7 @@ import pytest
 from test_validate import BASE, mutate, rules, write
 
 from sqs_lambda.errors import ConfigurationError
-from sqs_lambda_dev.doctor import validate
+from sqs_lambda_dev.validate.doctor import validate
 
 IDEMPOTENT_CODE = (
     "from sqs_lambda import Router\nrouter = Router()\n\n"

@@ -23,8 +23,8 @@ from typing import Any
 
 from sqs_lambda.consuming.cutoff import effective_margin_ms
 from sqs_lambda.wire import codec
-from sqs_lambda_dev.readiness import Readiness
-from sqs_lambda_dev.template import Template, load
+from sqs_lambda_dev.validate.readiness import Readiness
+from sqs_lambda_dev.validate.template import Template, load
 
 DEFAULT_RETENTION = 345_600
 DEFAULT_VISIBILITY = 30

@@ -2,7 +2,7 @@
 
 moto serves SQS, S3 and DynamoDB on one port, which is all the example application needs. It runs in
 a child process by default (a second core, and its request logging stays out of our output); tests may
-run it in a thread. Its SQS hot paths are patched there (:mod:`sqs_lambda_dev.moto_speedups`), so a
+run it in a thread. Its SQS hot paths are patched there (:mod:`sqs_lambda_dev.engine.moto_speedups`), so a
 send, receive or delete costs about the same in a queue of 10,000 messages as in an empty one.
 """
 
@@ -77,7 +77,7 @@ class EmbeddedEngine:
         if self.in_process:
             from moto.server import ThreadedMotoServer
 
-            from sqs_lambda_dev.moto_speedups import apply
+            from sqs_lambda_dev.engine.moto_speedups import apply
 
             apply()
 
@@ -94,7 +94,7 @@ class EmbeddedEngine:
                 PARENT_VARIABLE: str(os.getpid()),
             }
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "sqs_lambda_dev.moto_speedups", "-H", self.host, "-p", str(self.port)],
+                [sys.executable, "-m", "sqs_lambda_dev.engine.moto_speedups", "-H", self.host, "-p", str(self.port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=environment,

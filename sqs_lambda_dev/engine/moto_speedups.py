@@ -231,7 +231,7 @@ def _index_receipts(message_class: Any, queue_class: Any) -> None:
 
 
 def serve(argv: list[str] | None = None) -> None:
-    """``python -m sqs_lambda_dev.moto_speedups -H host -p port``: moto's server, patched. It exits when
+    """``python -m sqs_lambda_dev.engine.moto_speedups -H host -p port``: moto's server, patched. It exits when
     the process named by ``$SQS_LAMBDA_ENGINE_PARENT`` is gone, so a killed runtime leaves no orphan."""
     parent = os.environ.get("SQS_LAMBDA_ENGINE_PARENT")
     if parent:

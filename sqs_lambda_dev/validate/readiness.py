@@ -23,7 +23,7 @@ from importlib import resources as package_data
 from pathlib import Path
 from typing import Any
 
-from sqs_lambda_dev.template import Template
+from sqs_lambda_dev.validate.template import Template
 
 LIFECYCLE_HORIZON = dt.timedelta(days=365)
 DEFAULT_ARCHITECTURE = "x86_64"
