@@ -29,6 +29,7 @@ class ArgumentSchema:
 
     __slots__ = (
         "accepts_extra",
+        "binds_more",
         "decoder",
         "fields",
         "is_async",
@@ -58,6 +59,7 @@ class ArgumentSchema:
         self.wants_context = wants_context
         self.accepts_extra = accepts_extra
         self.is_async = is_async
+        self.binds_more = bool(self.models) or wants_context  # bind() does more than as_kwargs()
 
     def convert(self, values: Mapping[str, Any]) -> Any:
         """Validate arguments that arrived as JSON values (peers' formats), exactly as decoding their

@@ -114,7 +114,8 @@ class Dispatcher:
 
     def _call(self, job: Job, envelope: wire.Envelope, values: Any) -> Call:
         schema = job.schema
-        kwargs = schema.bind(values, envelope.context, job.name)
+        # the common case (no model, no context parameter) skips bind's call: this runs once per record
+        kwargs = schema.bind(values, envelope.context, job.name) if schema.binds_more else schema.as_kwargs(values)
         return Call(job.name, job.function, (), kwargs, envelope.context, schema.is_async, job.policy, envelope)
 
     def raw_call(self, body: wire.RawBody, message_id: str | None) -> Call:
