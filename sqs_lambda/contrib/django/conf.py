@@ -68,7 +68,13 @@ def configure_router(router: Any, configured: Settings | None = None) -> None:
     from ...producing.producer import Producer
 
     configured = configured or settings()
-    backend = configured.backend()
-    name = configured.queue_name
-    url = name if name.startswith(("http://", "https://")) else None
-    router.bind(Producer(queue_url=url, queue_name=None if url else name, stage="", router=router, backend=backend))
+    reference = configured.queue_ref
+    router.bind(
+        Producer(
+            queue_url=reference.url,
+            queue_name=reference.name,
+            stage=reference.stage,
+            router=router,
+            backend=configured.backend(),
+        )
+    )
