@@ -102,7 +102,9 @@ def outcome(runtime: LocalRuntime) -> dict[str, Any]:
             ledgers[plain["file_id"][7:]] = [a.get("S") for a in item.get("actions", {}).get("L", [])]
         else:
             files[plain["file_id"]] = {
-                k: plain.get(k) for k in ("status", "lines_count", "file_size", "reason") if plain.get(k) is not None
+                k: plain.get(k)
+                for k in ("status", "lines_count", "file_size", "reason", "processed_runs")
+                if plain.get(k) is not None
             }
     letters = dead_letters(runtime)
     return {"story": story(files, ledgers, letters), "files": files, "ledgers": ledgers, "dead_letters": letters}
@@ -115,7 +117,12 @@ def story(files: dict[str, Any], ledgers: dict[str, list[str]], letters: dict[st
         return str(files.get(name, {}).get("status", "missing"))
 
     text = [name for name in FILES if status(name) == "PROCESSED"]
-    lines = [f"{len(text)} text files PROCESSED once each ({', '.join(text)}): process_file is idempotent"]
+    again = [name for name in text if int(files[name].get("processed_runs") or 0) != 1]
+    lines = [
+        f"{len(text)} text files PROCESSED once each ({', '.join(text)}): process_file is idempotent"
+        if not again
+        else f"{len(text)} text files PROCESSED, but {', '.join(again)} more than once: a duplicate ran again"
+    ]
     size = len(LARGE_TEXT.encode()) / 1048576
     lines.append(
         f"{LARGE_FILE}: {size:.1f} MiB sent inline; its job was over SQS's 1 MiB, so it travelled as an S3 "

@@ -59,6 +59,10 @@ def process_file(file_id: str, content: str | None = None) -> None:
         raise Reject(f"file {file_id} is not a text file (it contains NUL bytes)")
     lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
     set_status(file_id, "PROCESSED", lines_count=lines, file_size=len(data))
+    # the side effect to count: a duplicate delivery that ran the job again would make it 2
+    table().update_item(
+        Key={"file_id": file_id}, UpdateExpression="ADD processed_runs :one", ExpressionAttributeValues={":one": 1}
+    )
 
 
 lambda_handler = router.lambda_handler

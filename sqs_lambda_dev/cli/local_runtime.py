@@ -30,14 +30,25 @@ def local(
     no_reload: Annotated[
         bool, typer.Option("--no-reload", help="Keep environments running old code after a change.")
     ] = False,
+    chaos: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SPEC",
+            help="Inject faults: kills, duplicates, lost_deletes, sqs_errors, delays (rates), seed; "
+            "e.g. kills=0.1,duplicates=0.2,seed=7, or a TOML file with [tool.sqs-lambda.chaos].",
+        ),
+    ] = None,
 ) -> None:
     """Run the template here: an embedded SQS endpoint, its queues, functions, triggers and schedules."""
+    from sqs_lambda_dev.local.chaos import ChaosSpec
     from sqs_lambda_dev.local.demo import load_demo
     from sqs_lambda_dev.local.display import Display
+    from sqs_lambda_dev.local.ledger import report_lines
     from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
     from sqs_lambda_dev.local.stopping import FORCED_EXIT_CODE, StopSignals
 
     parameters = parse_parameters(parameter)
+    chaos_spec = ChaosSpec.parse(chaos) if chaos is not None else None
     display = Display(json_output=json_output)
     runtime = LocalRuntime(
         RuntimeOptions(
@@ -47,6 +58,7 @@ def local(
             fire_schedules=fire_schedules or demo,
             parameters=parameters,
             reload=not no_reload,
+            chaos=chaos_spec,
         ),
         on_event=display.event,
     )
@@ -54,6 +66,7 @@ def local(
     signals = StopSignals(runtime, notify=lambda message: err.print(message, style="dim"))
     signals.install()
     idle = True
+    report: dict[str, Any] | None = None
     sent: dict[str, Any] = {}
     demo_script: Any = None
     try:
@@ -84,11 +97,19 @@ def local(
         display.stop_live()
         extra = demo_script.outcome(runtime) if demo_script is not None and sent and not signals.forced else None
         if runtime.started and not signals.forced:
+            report = runtime.chaos_report(finished=until_idle and idle and not signals.requested.is_set())
+            if report is not None:
+                extra = {**(extra or {}), "chaos": report} if json_output else extra
             display.summary(runtime, extra)
+            if report is not None and not json_output:
+                display.console.print("\n".join(report_lines(report)))
         runtime.stop()
         signals.restore()
     if signals.forced:
         raise typer.Exit(FORCED_EXIT_CODE)
     if until_idle and not idle and not signals.requested.is_set() and not display.closed:
         err.print(f"not idle after {timeout:g}s")
+        raise typer.Exit(1)
+    if report is not None and report.get("lost"):
+        err.print(f"chaos: {len(report['lost'])} job(s) lost (neither succeeded nor in a DLQ)")
         raise typer.Exit(1)

@@ -107,6 +107,9 @@ class Display:
             return f"schedule {data['rule']} fired (#{data['fired']})"
         if kind == "info":
             return str(data["message"])
+        if kind == "fault":
+            details = ", ".join(f"{key} {value}" for key, value in data.items() if key != "fault")
+            return f"chaos: {data['fault']} ({details})"
         if kind in ("warning", "error"):
             return f"{kind}: {data.get('message') or data.get('error')} {data.get('mapping', '')}".rstrip()
         return None

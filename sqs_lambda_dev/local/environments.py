@@ -304,6 +304,14 @@ class FunctionPool:
             self._forget(environment)
             self._available.notify()
 
+    def kill_busy(self) -> bool:
+        """SIGKILL one environment running an invocation (chaos): the invocation ends as a crash."""
+        with self._available:
+            busy = [environment for environment in self._all if environment not in self._idle]
+        if busy:
+            busy[0].kill()
+        return bool(busy)
+
     def close(self) -> None:
         """Stop every environment (those busy end as crashed invocations)."""
         with self._available:

@@ -39,6 +39,7 @@ class Function(Protocol):
     timeout: float
 
     def invoke(self, event: dict[str, Any]) -> Outcome: ...
+    def kill_busy(self) -> bool: ...  # kill what runs an invocation now (chaos); False if nothing can be
 
 
 class InProcessFunction:
@@ -47,6 +48,9 @@ class InProcessFunction:
 
     def __init__(self, handler: Handler, *, timeout: float = 30.0, name: str = "function") -> None:
         self.handler, self.timeout, self.name = handler, timeout, name
+
+    def kill_busy(self) -> bool:
+        return False  # a thread cannot be killed
 
     def invoke(self, event: dict[str, Any]) -> Outcome:
         context = LambdaContext(remaining_ms=int(self.timeout * 1000), function_name=self.name)

@@ -26,9 +26,11 @@ from sqs_lambda.aws.sqs import AwsSqs
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda_dev.engine.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS, EmbeddedEngine
 from sqs_lambda_dev.engine.moto_speedups import unverified_notice
+from sqs_lambda_dev.local.chaos import Chaos, ChaosSpec
 from sqs_lambda_dev.local.environments import FunctionPool
 from sqs_lambda_dev.local.functions import FunctionSpec, function_specs
 from sqs_lambda_dev.local.http import HttpApiSource
+from sqs_lambda_dev.local.ledger import Ledger
 from sqs_lambda_dev.local.reload import CodeWatcher
 from sqs_lambda_dev.local.resources import LocalResources, create
 from sqs_lambda_dev.local.schedule import ScheduledTarget, ScheduleSource
@@ -50,6 +52,7 @@ class RuntimeOptions:
     parameters: dict[str, str] = field(default_factory=dict)
     reload: bool = True  # a change under a function's code retires its environments
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))  # schedules (tests fake it)
+    chaos: ChaosSpec | None = None  # faults injected on purpose (--chaos)
 
 
 def state_path(directory: Path | str = STATE_DIR) -> Path:
@@ -117,6 +120,8 @@ class LocalRuntime:
         self.resources = LocalResources()
         self.functions: dict[str, FunctionPool] = {}
         self.sources: list[EventSource] = []
+        self.chaos: Chaos | None = None
+        self.ledger: Ledger | None = None
         self._stop = threading.Event()
         self.started = False  # start() went through: its resources exist
         self.started_at = time.monotonic()
@@ -163,6 +168,8 @@ class LocalRuntime:
             for logical, spec in specs.items()
         }
         self._check_python_versions(specs)
+        if self.options.chaos is not None:
+            self.chaos, self.ledger = Chaos(self.options.chaos, self.on_event), Ledger()
         setup = SourceSetup(
             template,
             self.resources,
@@ -171,6 +178,8 @@ class LocalRuntime:
             self.on_event,
             clock=self.options.clock,
             fire_schedules=self.options.fire_schedules,
+            chaos=self.chaos,
+            ledger=self.ledger,
         )
         self.sources = build_sources(setup)
         for source in self.sources:
@@ -288,6 +297,20 @@ class LocalRuntime:
     @property
     def api_url(self) -> str | None:
         return next((source.url for source in self.sources if isinstance(source, HttpApiSource)), None)
+
+    def chaos_report(self, *, finished: bool = True) -> dict[str, Any] | None:
+        """With ``--chaos``: the jobs' fates (see :mod:`.ledger`), the DLQs read now; ``finished``: the
+        source queues went idle (else what is left is under way, not lost)."""
+        if self.chaos is None or self.ledger is None:
+            return None
+        from sqs_lambda_dev.ops import peek
+
+        dead = [
+            entry
+            for logical in sorted(self.resources.dlqs)
+            for entry in peek(self.backend, self.resources.queue_urls[logical], count=10_000)
+        ]
+        return self.ledger.report(dead, self.chaos.injected, finished=finished)
 
     def running_invocations(self) -> int:
         return sum(function.busy for function in self.functions.values())

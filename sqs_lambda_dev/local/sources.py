@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqs_lambda.aws.sqs import SqsBackend
 
 if TYPE_CHECKING:
+    from sqs_lambda_dev.local.chaos import Chaos
     from sqs_lambda_dev.local.environments import FunctionPool
+    from sqs_lambda_dev.local.ledger import Ledger
     from sqs_lambda_dev.local.resources import LocalResources
     from sqs_lambda_dev.validate.template import Template
 
@@ -39,6 +41,8 @@ class SourceSetup:
     on_event: OnEvent
     clock: Callable[[], dt.datetime]
     fire_schedules: bool = False
+    chaos: Chaos | None = None  # faults injected on purpose (--chaos)
+    ledger: Ledger | None = None  # what the triggers saw of each job (with --chaos)
 
 
 class EventSource(Protocol):

@@ -22,6 +22,8 @@ from sqs_lambda.wire import codec
 from sqs_lambda_dev.local.invocation import Function, Outcome
 
 if TYPE_CHECKING:
+    from sqs_lambda_dev.local.chaos import Chaos
+    from sqs_lambda_dev.local.ledger import Ledger
     from sqs_lambda_dev.local.sources import SourceSetup
 
 
@@ -91,10 +93,15 @@ class Trigger:
         function: Function,
         backend: SqsBackend,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        *,
+        chaos: Chaos | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.config = config
         self.function = function
         self.backend = backend
+        self.chaos, self.ledger = chaos, ledger
+        self.port = chaos.port(backend) if chaos is not None else backend  # receives and deletes
         self.stats = MappingStats()
         self.on_event = on_event or (lambda kind, data: None)
         self._lock = threading.Lock()
@@ -111,7 +118,7 @@ class Trigger:
         while len(messages) < config.batch_size:
             remaining = deadline - time.monotonic()
             wait = wait_seconds if first else max(0.0, min(remaining, 20.0))
-            got = self.backend.receive(
+            got = self.port.receive(
                 config.queue_url, max_messages=min(10, config.batch_size - len(messages)), wait_seconds=wait
             )
             # A message whose visibility ran out during the window comes back: keep one copy, the newest
@@ -155,7 +162,9 @@ class Trigger:
                 raise delivery.InvocationFailed(f"the function failed: {outcome.error}")
             return outcome.response
 
-        judgement = delivery.deliver(records, queue_url=self.config.queue_url, port=self.backend, invoke=invoke)
+        judgement = delivery.deliver(records, queue_url=self.config.queue_url, port=self.port, invoke=invoke)
+        if self.ledger is not None:
+            self.ledger.saw(records, judgement.succeeded)
         self._report_delete_failures(judgement.delete_failures)
         self._count(judgement, outcomes[0].duration_ms if outcomes else 0.0)
         return judgement
@@ -201,11 +210,17 @@ class Trigger:
         workers: list[threading.Thread] = []
 
         def work(batch: list[dict[str, Any]]) -> None:
+            kill = None
             try:
+                if self.chaos is not None:
+                    self.chaos.before_batch(self.config.name, self.config.queue_url, self.backend, batch)
+                    kill = self.chaos.kill_during(self.config.name, self.function.kill_busy, self.function.timeout)
                 self.deliver(batch)
             except Exception as error:  # an endpoint hiccup: records return after their visibility timeout
                 self.on_event("error", {"mapping": self.config.name, "error": str(error)})
             finally:
+                if kill is not None:
+                    kill.cancel()
                 with self._lock:
                     self.in_flight -= 1
                 slots.release()
@@ -265,7 +280,9 @@ class SqsSource:
                 max_concurrency=int(scaling.get("MaximumConcurrency") or 2),
                 filters=FilterCriteria([f["Pattern"] for f in filters if isinstance(f, dict) and "Pattern" in f]),
             )
-            triggers[name] = Trigger(config, setup.functions[function], setup.backend, setup.on_event)
+            triggers[name] = Trigger(
+                config, setup.functions[function], setup.backend, setup.on_event, chaos=setup.chaos, ledger=setup.ledger
+            )
         return cls(triggers) if triggers else None
 
     def start(self, stop: threading.Event) -> None:
