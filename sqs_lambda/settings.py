@@ -26,6 +26,7 @@ METRICS = "SQS_LAMBDA_METRICS"
 METRICS_NAMESPACE = "SQS_LAMBDA_METRICS_NAMESPACE"
 TRACING = "SQS_LAMBDA_TRACING"
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+CLOCK_SKEW = "SQS_LAMBDA_CLOCK_SKEW"  # seconds this function's clock is off, for delays (chaos testing)
 
 
 class Settings:
@@ -80,6 +81,13 @@ class Settings:
     @cached_property
     def service_name(self) -> str:
         return self._text(SERVICE_NAME) or "sqs-lambda"
+
+    @cached_property
+    def clock_skew(self) -> float:
+        try:
+            return float(self._environ.get(CLOCK_SKEW) or 0)
+        except ValueError:
+            return 0.0
 
     @cached_property
     def region(self) -> str | None:

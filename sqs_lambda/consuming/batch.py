@@ -25,7 +25,7 @@ import datetime as _dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .. import observe
+from .. import observe, settings
 from ..errors import ConfigurationError, MessageError, NoRouteError
 from ..wire import envelope as wire
 from ..wire import records as rec
@@ -40,8 +40,11 @@ if TYPE_CHECKING:
 
 
 def _now() -> _dt.datetime:
-    """The clock long delays are measured with (tests replace it to compress time)."""
-    return _dt.datetime.now(_dt.UTC)
+    """The clock long delays and ages are measured with (tests replace it to compress time), off by
+    ``SQS_LAMBDA_CLOCK_SKEW`` seconds when that is set (``sqs-lambda local --chaos skew=...``)."""
+    skew = settings.current().clock_skew
+    now = _dt.datetime.now(_dt.UTC)
+    return now + _dt.timedelta(seconds=skew) if skew else now
 
 
 def _age(call: Call | None, record: Any) -> float | None:

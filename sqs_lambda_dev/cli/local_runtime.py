@@ -34,7 +34,7 @@ def local(
         str | None,
         typer.Option(
             metavar="SPEC",
-            help="Inject faults: kills, duplicates, lost_deletes, sqs_errors, delays (rates), seed; "
+            help="Inject faults: kills, duplicates, lost_deletes, sqs_errors, delays (rates), skew (seconds), seed; "
             "e.g. kills=0.1,duplicates=0.2,seed=7, or a TOML file with [tool.sqs-lambda.chaos].",
         ),
     ] = None,

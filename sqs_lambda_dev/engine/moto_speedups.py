@@ -13,8 +13,12 @@ which could go upstream as it is:
 3. a receipt handle is indexed when it is issued, so ``DeleteMessage`` finds its message at once;
 4. ``Message.had_receipt_handle`` checks without building a list (for the fallback scan).
 
-One more fixes a race rather than a cost: receives from a FIFO queue are serialised per queue (moto
-picks a batch without a lock, so two pollers could share one message group).
+Two more are about behaviour, not cost. Receives from a FIFO queue are serialised per queue (moto picks a
+batch without a lock, so two pollers could share one message group). A receive from a standard queue
+puts each message that is back from a visibility timeout at a random place among the others, as SQS's
+distributed store promises no order: moto scans in insertion order, so a failed batch came back as the
+same ten messages in the same order, and one slow job dragged its nine neighbours to the DLQ with it.
+Messages never received keep their order (SQS's best effort); FIFO queues keep theirs.
 
 They are applied only to the moto they were verified on (:data:`PINNED`); any other version runs
 unpatched, slower, and ``sqs-lambda local`` says so in one line at start (:func:`unverified_notice`).
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import threading
 import time
 import weakref
@@ -38,6 +43,7 @@ COUNT_ATTRIBUTES = (
 )
 
 _building = threading.local()  # set while moto builds a queue's attributes: the counts wait
+_receiving = threading.local()  # set while moto runs a standard queue's ReceiveMessage: no order
 _DEFERRED = object()
 _receipts: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
@@ -84,6 +90,7 @@ def apply() -> bool:
     _defer_counts(models.Queue)
     _index_receipts(models.Message, models.Queue)
     _serialize_fifo_receives(models.SQSBackend)
+    _sample_standard_receives(models.SQSBackend)
     models._sqs_lambda_patched = True  # type: ignore[attr-defined]
     return True
 
@@ -175,7 +182,10 @@ def _scan_with_one_clock(queue_class: Any) -> None:
 
     def messages(self: Any) -> list[Any]:
         now = time.time() * 1000.0
-        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+        visible = [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+        if getattr(_receiving, "standard", False) and not self.fifo_queue:
+            return _scattered(visible)
+        return visible
 
     queue_class.messages = property(messages)
 
@@ -195,6 +205,31 @@ def _serialize_fifo_receives(backend_class: Any) -> None:
             lock = locks.setdefault(queue_name, threading.Lock())
         with lock:
             return receive(self, queue_name, *args, **kwargs)
+
+    backend_class.receive_message = receive_message
+
+
+def _scattered(visible: list[Any]) -> list[Any]:
+    """Messages never received keep their order (SQS's best effort); each one back from a visibility
+    timeout goes to a random place among them, so a failed batch is not received together again."""
+    fresh = [m for m in visible if not m.approximate_receive_count]
+    if len(fresh) == len(visible):
+        return visible
+    for returned in (m for m in visible if m.approximate_receive_count):
+        fresh.insert(random.randint(0, len(fresh)), returned)
+    return fresh
+
+
+def _sample_standard_receives(backend_class: Any) -> None:
+    """A ReceiveMessage on a standard queue scans its visible messages in a random order."""
+    receive = backend_class.receive_message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        _receiving.standard = not queue_name.endswith(".fifo")
+        try:
+            return receive(self, queue_name, *args, **kwargs)
+        finally:
+            _receiving.standard = False
 
     backend_class.receive_message = receive_message
 

@@ -11,7 +11,9 @@ table (``pyproject.toml``) or the same keys at its top. The faults:
   timeout (per record);
 - ``sqs_errors``: the runtime's own SQS calls (receive, delete) fail: throttling, a 500, a dropped
   connection (per call);
-- ``delays``: a batch waits up to ``max_delay`` seconds (default 2) before its invocation (per batch).
+- ``delays``: a batch waits up to ``max_delay`` seconds (default 2) before its invocation (per batch);
+- ``skew``: each function's clock is off by up to this many seconds, either way (``SQS_LAMBDA_CLOCK_SKEW``
+  in its environment), so delayed jobs run early or late, as on hosts whose clocks drift.
 
 :class:`Ledger` keeps what the triggers saw of each job (by its lineage: the envelope id, else the message
 id) for the report: sent, succeeded once or more than once, in a DLQ with or without a reason, lost.
@@ -46,6 +48,7 @@ class ChaosSpec:
     sqs_errors: float = 0.0
     delays: float = 0.0
     max_delay: float = 2.0
+    skew: float = 0.0
     seed: int | None = None
 
     @classmethod
@@ -76,7 +79,9 @@ class ChaosSpec:
             if name in RATES and not 0 <= number <= 1:
                 raise ConfigurationError(f"{where}: {name}={value} is not a rate between 0 and 1")
             chosen[name] = number
-        if not any(chosen.get(name) for name in RATES):
+        if chosen.get("skew", 0) < 0:
+            raise ConfigurationError(f"{where}: skew is a number of seconds, 0 or more")
+        if not any(chosen.get(name) for name in (*RATES, "skew")):
             raise ConfigurationError(f"{where}: no fault has a rate above 0 (faults: {', '.join(RATES)})")
         return cls(**chosen)
 
@@ -140,6 +145,14 @@ class Chaos:
         timer.daemon = True
         timer.start()
         return timer
+
+    def clock_skew(self, function: str) -> dict[str, str]:
+        """The environment variable that puts ``function``'s clock off (nothing without ``skew``)."""
+        if not self.spec.skew:
+            return {}
+        seconds = round(self.spec.skew * (2 * self.fraction() - 1), 3)
+        self.injected_now("skew", function=function, seconds=seconds)
+        return {"SQS_LAMBDA_CLOCK_SKEW": str(seconds)}
 
     def port(self, backend: SqsBackend) -> ChaosSqs:
         return ChaosSqs(backend, self)

@@ -162,14 +162,19 @@ class LocalRuntime:
             },
         )
         specs = function_specs(template, self.resources.names())
+        if self.options.chaos is not None:
+            self.chaos, self.ledger = Chaos(self.options.chaos, self.on_event), Ledger()
         environment = self.function_environment()
         self.functions = {
-            logical: FunctionPool(spec, environment=environment, region=template.region, on_event=self.on_event)
+            logical: FunctionPool(
+                spec,
+                environment={**environment, **(self.chaos.clock_skew(spec.name) if self.chaos else {})},
+                region=template.region,
+                on_event=self.on_event,
+            )
             for logical, spec in specs.items()
         }
         self._check_python_versions(specs)
-        if self.options.chaos is not None:
-            self.chaos, self.ledger = Chaos(self.options.chaos, self.on_event), Ledger()
         setup = SourceSetup(
             template,
             self.resources,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from sqs_lambda.errors import ConfigurationError
-from sqs_lambda_dev.local.chaos import Chaos, ChaosSpec, ChaosSqs
+from sqs_lambda_dev.local.chaos import RATES, Chaos, ChaosSpec, ChaosSqs
 from sqs_lambda_dev.local.ledger import Ledger, report_lines
 from sqs_lambda_testing import InMemoryQueue
 from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
@@ -33,10 +33,20 @@ def test_a_spec_is_rates_and_a_seed_from_text_or_toml(tmp_path: Path) -> None:
         ("kills=2", "kills=2 is not a rate between 0 and 1"),
         ("kills", "'kills' is not NAME=VALUE"),
         ("seed=1", "no fault has a rate above 0"),
+        ("skew=-5", "skew is a number of seconds, 0 or more"),
         ("kills=lots", "kills='lots' is not a number"),
     ]:
         with pytest.raises(ConfigurationError, match=re.escape(error)):
             ChaosSpec.parse(text)
+
+
+def test_skew_puts_each_function_clock_off_within_its_bound() -> None:
+    events: list[dict[str, Any]] = []
+    chaos = Chaos(ChaosSpec.parse("skew=30,seed=4"), lambda kind, data: events.append(data))
+    skews = [float(chaos.clock_skew(f"fn{n}")["SQS_LAMBDA_CLOCK_SKEW"]) for n in range(20)]
+    assert all(-30 <= skew <= 30 for skew in skews) and min(skews) < 0 < max(skews)
+    assert [event["fault"] for event in events] == ["skew"] * 20 and events[0]["function"] == "fn0"
+    assert Chaos(ChaosSpec(kills=0.1), lambda kind, data: None).clock_skew("fn") == {}
 
 
 def test_the_same_seed_injects_the_same_faults() -> None:
@@ -139,7 +149,7 @@ def test_a_run_under_every_fault_loses_nothing_and_its_report_matches_the_side_e
     (tmp_path / "src" / "app.py").write_text(textwrap.dedent(APP))
     (tmp_path / "demo.py").write_text(textwrap.dedent(DEMO))
     (tmp_path / "template.yaml").write_text(json.dumps(template))
-    spec = "kills=0.15,duplicates=0.1,lost_deletes=0.1,sqs_errors=0.05,delays=0.2,max_delay=0.5,seed=11"
+    spec = "kills=0.3,duplicates=0.1,lost_deletes=0.1,sqs_errors=0.1,delays=0.2,max_delay=0.5,seed=11"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     run = subprocess.run(
         [sys.executable, "-m", "sqs_lambda_dev.cli", "local", "--demo", "--until-idle", "--json", "--timeout", "300",
@@ -150,7 +160,7 @@ def test_a_run_under_every_fault_loses_nothing_and_its_report_matches_the_side_e
     assert run.returncode == 0, run.stderr[-2000:]
     report = next(event for event in events if event["event"] == "summary")["chaos"]
     faults = Counter(event["fault"] for event in events if event["event"] == "fault")
-    assert report["faults"] == dict(faults) and set(faults) >= {"delays", "duplicates", "lost_deletes"}
+    assert report["faults"] == dict(faults) and set(faults) == set(RATES)  # every fault, at least once
     ran = Counter(int(line) for line in (tmp_path / "ledger.txt").read_text().split())
     assert report["lost"] == [] and report["dead_lettered_without_reason"] == []
     assert report["jobs_sent"] == 60 and report["dead_lettered_with_reason"] == 6  # n % 10 == 0: rejected
@@ -175,3 +185,42 @@ def test_the_example_process_file_has_no_duplicate_side_effect_under_duplicates(
     processed = {name: f for name, f in summary["files"].items() if f["status"] == "PROCESSED"}
     assert len(processed) == 5 and all(int(f["processed_runs"]) == 1 for f in processed.values()), processed
     assert summary["story"][0].startswith("3 text files PROCESSED once each")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_the_example_app_under_every_fault_loses_nothing_and_does_each_thing_once(tmp_path: Path) -> None:
+    """The repository's example (API, worker, FIFO orders, the sweep) under every fault at high rates. Its
+    timeouts are cut (function 5 s, visibility 8 s) so that a killed batch returns within seconds; the
+    code, the functions and the demo are the example's own."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "template.yaml").read_text()
+    text = text.replace("    Timeout: 30\n", "    Timeout: 5\n").replace(
+        "VisibilityTimeout: 180", "VisibilityTimeout: 8"
+    )
+    text = text.replace("CodeUri: functions/", f"CodeUri: {root}/functions/")
+    text = text.replace("ContentUri: layer", f"ContentUri: {root}/layer").replace(
+        "Demo: functions/", f"Demo: {root}/functions/"
+    )
+    (tmp_path / "template.yaml").write_text(text)
+    spec = "kills=0.5,duplicates=0.3,lost_deletes=0.5,sqs_errors=0.2,delays=0.5,max_delay=0.5,skew=5,seed=2"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    run = subprocess.run(
+        [sys.executable, "-m", "sqs_lambda_dev.cli", "local", "--demo", "--until-idle", "--json", "--timeout", "300",
+         "--chaos", spec],
+        cwd=tmp_path, capture_output=True, text=True, timeout=380, env=environment,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = next(json.loads(line) for line in run.stdout.splitlines() if '"event": "summary"' in line)
+    report = summary["chaos"]
+    assert report["lost"] == [] and report["dead_lettered_without_reason"] == []
+    assert set(report["faults"]) == {*RATES, "skew"}, report["faults"]
+    files = summary["files"]
+    processed = sorted(name for name, f in files.items() if f["status"] == "PROCESSED")
+    assert processed == ["data.csv", "forgotten.txt", "large.log", "notes.md", "report.txt"]
+    assert all(int(files[name]["processed_runs"]) == 1 for name in processed)  # no side effect twice
+    assert files["photo.png"]["status"] == "FAILED" and report["dead_lettered_with_reason"] == 1
+    assert summary["ledgers"] == {
+        "acme": ["created", "paid", "shipped", "delivered"],
+        "globex": ["created", "cancelled"],
+    }

@@ -127,3 +127,26 @@ def test_the_patched_engine_keeps_sqs_semantics(backend: Any) -> None:
     for _ in range(2):
         backend.send_message(fifo, "same body", group_id="g")
     assert len(backend.receive_message(fifo, 10, 0, 30)) == 1  # content-based deduplication still applies
+
+
+def test_a_failed_standard_batch_does_not_come_back_held_together(backend: Any) -> None:
+    """SQS promises no order on a standard queue: a batch whose visibility ran out is mixed with the other
+    visible messages, not handed back as the same ten. Fresh messages keep their order (SQS's best
+    effort), and a FIFO queue keeps its order."""
+    import time
+
+    name = f"mixed-{uuid.uuid4().hex[:8]}"
+    backend.create_queue(name)
+    for n in range(30):
+        backend.send_message(name, str(n))
+    failed = {m.body for m in backend.receive_message(name, 10, 0, 1)}  # a batch that fails: not deleted
+    assert failed == {str(n) for n in range(10)}  # fresh: in the order sent
+    time.sleep(1.2)
+    again = {m.body for m in backend.receive_message(name, 10, 0, 30)}
+    assert len(again) == 10 and again != failed  # by chance: 1 in 30,045,015
+    fifo = f"mixed-{uuid.uuid4().hex[:8]}.fifo"
+    backend.create_queue(fifo, FifoQueue="true", ContentBasedDeduplication="true")
+    for n in range(10):
+        backend.send_message(fifo, str(n), group_id=f"g{n % 2}")
+    received = [m.body for m in backend.receive_message(fifo, 10, 0, 30)]
+    assert received == [str(n) for n in range(10)]  # groups, and order within each, as sent

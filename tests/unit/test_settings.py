@@ -75,3 +75,25 @@ def test_one_aws_configuration_keys_the_client_cache() -> None:
             local.region = "eu-west-1"  # type: ignore[misc]  # frozen: that is the test
     finally:
         aws.reset()
+
+
+def test_a_skewed_clock_runs_a_delayed_job_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SQS_LAMBDA_CLOCK_SKEW`` (what ``sqs-lambda local --chaos skew=...`` sets per function) moves the
+    clock delays are measured with: an hour ahead, a job due in 30 minutes runs now instead of hopping."""
+    import datetime as dt
+
+    from sqs_lambda.wire import envelope as wire
+    from sqs_lambda_testing import sqs_event
+
+    router, port = Router(), InMemoryQueue()
+    router.backend = port
+    ran: list[int] = []
+    router.job("later")(lambda: ran.append(1))
+    due = wire.format_time(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30))
+    body, _ = wire.encode("later", {}, not_before=due)
+    monkeypatch.setenv(settings.CLOCK_SKEW, "3600")
+    assert router.lambda_handler(sqs_event(body), None) == {"batchItemFailures": []}
+    assert ran == [1] and port.sends == []
+    monkeypatch.setenv(settings.CLOCK_SKEW, "0")
+    assert router.lambda_handler(sqs_event(body), None) == {"batchItemFailures": []}
+    assert ran == [1] and len(port.sends) == 1  # on time: it hops (1,800 s > SQS's 900 s)
