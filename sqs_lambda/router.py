@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import settings
 from .call import Call
 from .consuming import backoff as _backoff
 from .consuming.consumer import Consumer, ConsumerSettings
@@ -99,6 +100,10 @@ class Router:
                 keep_payloads=keep_payloads,
             ),
         )
+        if settings.current().prewarm:  # SQS_LAMBDA_PREWARM: the failure path warmed now, at init
+            from .consuming.prewarm import prewarm
+
+            prewarm()
 
     # -- registering --------------------------------------------------------------------------------
 

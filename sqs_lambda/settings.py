@@ -26,6 +26,7 @@ METRICS = "SQS_LAMBDA_METRICS"
 METRICS_NAMESPACE = "SQS_LAMBDA_METRICS_NAMESPACE"
 TRACING = "SQS_LAMBDA_TRACING"
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+PREWARM = "SQS_LAMBDA_PREWARM"  # warm the failure path at init (boto3, the queue's and DLQ's facts)
 CLOCK_SKEW = "SQS_LAMBDA_CLOCK_SKEW"  # seconds this function's clock is off, for delays (chaos testing)
 
 
@@ -81,6 +82,10 @@ class Settings:
     @cached_property
     def service_name(self) -> str:
         return self._text(SERVICE_NAME) or "sqs-lambda"
+
+    @cached_property
+    def prewarm(self) -> bool:
+        return self._flag(PREWARM)
 
     @cached_property
     def clock_skew(self) -> float:

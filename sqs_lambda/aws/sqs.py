@@ -196,8 +196,10 @@ class AwsSqs:
             retention=int(attributes.get("MessageRetentionPeriod") or DEFAULT_RETENTION),
             visibility_timeout=int(attributes.get("VisibilityTimeout") or 30),
         )
-        with self._lock:
-            self._queues[key] = info
+        with self._lock:  # found again by either name: the producer asks by URL, the consumer by ARN
+            self._queues[key] = self._queues[info.url] = info
+            if info.arn:
+                self._queues[info.arn] = info
         return info
 
     def counts(self, url: str) -> QueueCounts:

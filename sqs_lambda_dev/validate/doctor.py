@@ -173,7 +173,7 @@ class Doctor:
                     f"Timeout {timeout}s leaves {timeout * 1000 - margin} ms for records after the time cut-off's "
                     f"{margin} ms margin: a failing record's first DLQ copy may not fit, and a record cut off "
                     "by the timeout is redriven without its reason",
-                    "set Timeout to 3 (seconds) or more",
+                    "set Timeout to 3 (seconds) or more, and SQS_LAMBDA_PREWARM=true in its environment",
                 )
             )
         responses = t.resolve(properties.get("FunctionResponseTypes")) or []
