@@ -15,10 +15,11 @@ which could go upstream as it is:
 
 Two more are about behaviour, not cost. Receives from a FIFO queue are serialised per queue (moto picks a
 batch without a lock, so two pollers could share one message group). A receive from a standard queue
-puts each message that is back from a visibility timeout at a random place among the others, as SQS's
-distributed store promises no order: moto scans in insertion order, so a failed batch came back as the
-same ten messages in the same order, and one slow job dragged its nine neighbours to the DLQ with it.
-Messages never received keep their order (SQS's best effort); FIFO queues keep theirs.
+sees each message that is back from a visibility timeout with probability 1/2, at a random place among
+the others, as SQS's distributed store and Lambda's concurrent pollers split a failed batch: moto scans
+in insertion order, so a failed batch came back as the same ten messages in the same order, and one
+slow job dragged its nine neighbours to the DLQ with it. Messages never received, or released at once
+(visibility 0, as a stopping worker does), keep their order (SQS's best effort); FIFO queues keep theirs.
 
 They are applied only to the moto they were verified on (:data:`PINNED`); any other version runs
 unpatched, slower, and ``sqs-lambda local`` says so in one line at start (:func:`unverified_notice`).
@@ -90,7 +91,7 @@ def apply() -> bool:
     _defer_counts(models.Queue)
     _index_receipts(models.Message, models.Queue)
     _serialize_fifo_receives(models.SQSBackend)
-    _sample_standard_receives(models.SQSBackend)
+    _sample_standard_receives(models.SQSBackend, models.Message)
     models._sqs_lambda_patched = True  # type: ignore[attr-defined]
     return True
 
@@ -209,20 +210,38 @@ def _serialize_fifo_receives(backend_class: Any) -> None:
     backend_class.receive_message = receive_message
 
 
+def _timed_out(message: Any) -> bool:
+    """Received, and visible again because its visibility timeout ran out (not released at once)."""
+    return bool(message.approximate_receive_count) and not getattr(message, "_sqs_lambda_released", False)
+
+
 def _scattered(visible: list[Any]) -> list[Any]:
-    """Messages never received keep their order (SQS's best effort); each one back from a visibility
-    timeout goes to a random place among them, so a failed batch is not received together again."""
-    fresh = [m for m in visible if not m.approximate_receive_count]
-    if len(fresh) == len(visible):
+    """Messages never received, or released at once (visibility 0), keep their order (SQS's best
+    effort). Of those back from a visibility timeout, a receive sees each with probability 1/2 (at least
+    one when nothing else is visible), at a random place among the others: as Lambda's concurrent pollers
+    and SQS's distributed store split a failed batch up, so one slow job does not keep failing its nine
+    neighbours."""
+    returned = [m for m in visible if _timed_out(m)]
+    if not returned:
         return visible
-    for returned in (m for m in visible if m.approximate_receive_count):
-        fresh.insert(random.randint(0, len(fresh)), returned)
+    fresh = [m for m in visible if not _timed_out(m)]
+    seen = [m for m in returned if random.random() < 0.5] or ([] if fresh else [random.choice(returned)])
+    for message in seen:
+        fresh.insert(random.randint(0, len(fresh)), message)
     return fresh
 
 
-def _sample_standard_receives(backend_class: Any) -> None:
-    """A ReceiveMessage on a standard queue scans its visible messages in a random order."""
+def _sample_standard_receives(backend_class: Any, message_class: Any) -> None:
+    """A ReceiveMessage on a standard queue scans its visible messages as :func:`_scattered` says; a
+    message released at once (``ChangeMessageVisibility`` to 0) is marked, until it is received again."""
     receive = backend_class.receive_message
+    change_visibility = message_class.change_visibility
+
+    def marked_change_visibility(self: Any, visibility_timeout: int) -> None:
+        change_visibility(self, visibility_timeout)
+        self._sqs_lambda_released = int(visibility_timeout) == 0
+
+    message_class.change_visibility = marked_change_visibility
 
     def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
         _receiving.standard = not queue_name.endswith(".fifo")
@@ -239,6 +258,7 @@ def _index_receipts(message_class: Any, queue_class: Any) -> None:
     mark_received = message_class.mark_received
 
     def indexed_mark_received(self: Any, visibility_timeout: int | None = None) -> None:
+        self._sqs_lambda_released = False  # received again: back from a timeout next time, unless released
         mark_received(self, visibility_timeout)
         _receipts[self.receipt_handle] = self
 

@@ -29,6 +29,7 @@ FINGERPRINTS = {
     "Message.visible": "6c294e2d55cee705",
     "Message.delayed": "20e99c906270ce1c",
     "SQSBackend.receive_message": "81c953549248ab14",
+    "Message.change_visibility": "e21b245279c29b13",
 }
 
 
