@@ -16,6 +16,8 @@ import msgspec
 from .consuming.policy import JobPolicy
 from .context import current_context
 from .schema import ArgumentSchema, build_schema
+from .settings import QUEUE_NAME as QUEUE_NAME_VARIABLE  # noqa: F401  # 0.2's names, still importable
+from .settings import QUEUE_URL as QUEUE_URL_VARIABLE  # noqa: F401
 from .wire import envelope as wire
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ the one value that says where AWS is. What it leaves out is boto3's own default 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
@@ -93,20 +94,24 @@ def local_defaults(
     return region, credentials
 
 
-def client(service: str = "sqs", region: str | None = None, *, config: AwsConfig = DEFAULT) -> Any:
+def client(service: str = "sqs", region: str | None = None, *, config: AwsConfig = DEFAULT, **fields: Any) -> Any:
     """A cached boto3 client for ``config`` (see :class:`AwsConfig`; ``region`` overrides its region).
-    One retry layer: botocore's standard mode, 4 attempts in total."""
-    return _cached("client", service, region, config)
+    One retry layer: botocore's standard mode, 4 attempts in total. ``fields`` are AwsConfig's, one by
+    one, as 0.2 took them (``endpoint_url=``, ``credentials=``...)."""
+    return _cached("client", service, region, dataclasses.replace(config, **fields) if fields else config)
 
 
-def resource(service: str, region: str | None = None, *, config: AwsConfig = DEFAULT) -> Any:
-    """A cached boto3 resource (e.g. ``resource("dynamodb").Table(name)``) for ``config``."""
-    return _cached("resource", service, region, config)
+def resource(service: str, region: str | None = None, *, config: AwsConfig = DEFAULT, **fields: Any) -> Any:
+    """A cached boto3 resource (e.g. ``resource("dynamodb").Table(name)``) for ``config`` (``fields``: as
+    for :func:`client`)."""
+    return _cached("resource", service, region, dataclasses.replace(config, **fields) if fields else config)
 
 
 def _cached(kind: str, service: str, region: str | None, config: AwsConfig) -> Any:
     configured = () if config.aws_only else settings.current().endpoints(service)
     region = region or config.region or default_region()
+    if region != config.region:  # one client per effective configuration, however it was spelled
+        config = dataclasses.replace(config, region=region)
     key = (kind, service, region, config, *configured)
     found = _clients.get(key)
     if found is not None:

@@ -145,6 +145,14 @@ class AwsSqs:
     def profile(self) -> str | None:
         return self.config.profile
 
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        return self.config.credentials
+
+    @property
+    def aws_only(self) -> bool:
+        return self.config.aws_only
+
     def client(self, url_or_arn: str | None = None) -> Any:
         """The boto3 SQS client for the queue's region (for calls this port does not wrap)."""
         return self.config.client("sqs", aws.region_of(url_or_arn) if url_or_arn else None)

@@ -71,6 +71,10 @@ def test_one_aws_configuration_keys_the_client_cache() -> None:
         assert local.client("sqs") is aws.client("sqs", config=dataclasses.replace(local))
         assert local.client("sqs") is not AwsConfig(endpoint_url="http://127.0.0.1:8", region="us-east-1").client("sqs")
         assert local.client("sqs", "eu-west-1").meta.region_name == "eu-west-1"
+        # 0.2's spelling, the fields one by one, is the same configuration
+        assert aws.client("sqs", endpoint_url="http://127.0.0.1:9", region="us-east-1", credentials=("k", "s")) is (
+            local.client("sqs")
+        )
         with pytest.raises(dataclasses.FrozenInstanceError):
             local.region = "eu-west-1"  # type: ignore[misc]  # frozen: that is the test
     finally:
