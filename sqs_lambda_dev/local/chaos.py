@@ -4,7 +4,8 @@ Each fault has a rate (0 to 1, rolled per batch or per message) and the run a ``
 repeated. A SPEC is ``kills=0.1,duplicates=0.2,seed=7`` or a TOML file with a ``[tool.sqs-lambda.chaos]``
 table (``pyproject.toml``) or the same keys at its top. The faults:
 
-- ``kills``: an execution environment is SIGKILLed while it runs a batch (per batch);
+- ``kills``: an execution environment is SIGKILLed while it runs a batch, within its first 50 ms (per
+  batch);
 - ``duplicates``: a message is made visible again while it is in flight, so it is delivered twice, as
   SQS's at-least-once delivery may (per message);
 - ``lost_deletes``: a succeeded record's delete is dropped, so it comes back after its visibility
@@ -36,6 +37,7 @@ from sqs_lambda.errors import ConfigurationError
 
 OnEvent = Callable[[str, dict[str, Any]], None]
 RATES = ("kills", "duplicates", "lost_deletes", "sqs_errors", "delays")
+KILL_WINDOW = 0.05  # seconds after a batch starts within which a kill lands
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ class Chaos:
                 self.injected_now("duplicates", mapping=mapping, message_id=message["MessageId"])
 
     def kill_during(self, mapping: str, kill: Callable[[], bool], timeout: float) -> threading.Timer | None:
-        """Maybe kill an environment running this batch, at a random moment of its first half-timeout."""
+        """Maybe kill an environment running this batch, at a random moment of its first 50 ms (or half its
+        timeout, if shorter): early, so that a kill lands on short invocations too."""
         if not self.roll("kills"):
             return None
 
@@ -141,7 +144,7 @@ class Chaos:
             if kill():
                 self.injected_now("kills", mapping=mapping)
 
-        timer = threading.Timer(timeout * 0.5 * self.fraction(), fire)
+        timer = threading.Timer(min(timeout * 0.5, KILL_WINDOW) * self.fraction(), fire)
         timer.daemon = True
         timer.start()
         return timer
