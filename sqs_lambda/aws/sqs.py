@@ -101,6 +101,52 @@ class SqsBackend(Protocol):
     def start_move_task(self, source_arn: str, destination_arn: str | None, rate: int | None) -> str: ...
 
 
+class ForwardingSqs:
+    """An :class:`SqsBackend` that forwards every call to ``backend``: the base of the ports that change a
+    few calls and pass the rest through (worker mode's heartbeat-aware port, the local runtime's faulty
+    one). A subclass overrides what it changes."""
+
+    def __init__(self, backend: SqsBackend) -> None:
+        self.backend = backend
+
+    def queue_url(self, name: str, *, account: str | None = None) -> str:
+        return self.backend.queue_url(name, account=account)
+
+    def queue_info(self, *, url: str | None = None, arn: str | None = None) -> QueueInfo:
+        return self.backend.queue_info(url=url, arn=arn)
+
+    def send(self, url: str, body: str, attributes: Attributes | None = None, **options: Unpack[SendOptions]) -> str:
+        return self.backend.send(url, body, attributes, **options)
+
+    def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        return self.backend.send_batch(url, entries)
+
+    def receive(
+        self, url: str, *, max_messages: int = 10, wait_seconds: float = 0, visibility_timeout: int | None = None
+    ) -> list[dict[str, Any]]:
+        return self.backend.receive(
+            url, max_messages=max_messages, wait_seconds=wait_seconds, visibility_timeout=visibility_timeout
+        )
+
+    def delete(self, url: str, receipts: Sequence[str]) -> list[dict[str, Any]]:
+        return self.backend.delete(url, receipts)
+
+    def change_visibility(self, url: str, changes: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+        return self.backend.change_visibility(url, changes)
+
+    def counts(self, url: str) -> QueueCounts:
+        return self.backend.counts(url)
+
+    def purge(self, url: str) -> None:
+        self.backend.purge(url)
+
+    def list_queues(self, prefix: str = "") -> list[str]:
+        return self.backend.list_queues(prefix)
+
+    def start_move_task(self, source_arn: str, destination_arn: str | None, rate: int | None) -> str:
+        return self.backend.start_move_task(source_arn, destination_arn, rate)
+
+
 def chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, Unpack
+from collections.abc import Sequence
+from typing import Any
 
 from .. import observe
-from ..aws.sqs import Attributes, QueueCounts, QueueInfo, SendOptions, SqsBackend
+from ..aws.sqs import ForwardingSqs, SqsBackend
 
 
 class Heartbeats:
@@ -64,48 +64,15 @@ class Heartbeats:
                         observe.log_loudly("heartbeat failed", error_message=str(error)[:300])
 
 
-class HeartbeatAwareBackend:
+class HeartbeatAwareBackend(ForwardingSqs):
     """The router's SQS port inside a worker, an :class:`~sqs_lambda.aws.sqs.SqsBackend` of its own: the
     consumer's visibility changes (backoff, releases) take their receipts off the heartbeat first; every
     other call goes straight to the worker's backend."""
 
     def __init__(self, backend: SqsBackend, heartbeats: Heartbeats) -> None:
-        self._backend, self._heartbeats = backend, heartbeats
+        super().__init__(backend)
+        self._heartbeats = heartbeats
 
     def change_visibility(self, url: str, changes: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
         self._heartbeats.forget({receipt for receipt, _ in changes})
-        return self._backend.change_visibility(url, changes)
-
-    def queue_url(self, name: str, *, account: str | None = None) -> str:
-        return self._backend.queue_url(name, account=account)
-
-    def queue_info(self, *, url: str | None = None, arn: str | None = None) -> QueueInfo:
-        return self._backend.queue_info(url=url, arn=arn)
-
-    def send(self, url: str, body: str, attributes: Attributes | None = None, **options: Unpack[SendOptions]) -> str:
-        return self._backend.send(url, body, attributes, **options)
-
-    def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        return self._backend.send_batch(url, entries)
-
-    def receive(
-        self, url: str, *, max_messages: int = 10, wait_seconds: float = 0, visibility_timeout: int | None = None
-    ) -> list[dict[str, Any]]:
-        return self._backend.receive(
-            url, max_messages=max_messages, wait_seconds=wait_seconds, visibility_timeout=visibility_timeout
-        )
-
-    def delete(self, url: str, receipts: Sequence[str]) -> list[dict[str, Any]]:
-        return self._backend.delete(url, receipts)
-
-    def counts(self, url: str) -> QueueCounts:
-        return self._backend.counts(url)
-
-    def purge(self, url: str) -> None:
-        self._backend.purge(url)
-
-    def list_queues(self, prefix: str = "") -> list[str]:
-        return self._backend.list_queues(prefix)
-
-    def start_move_task(self, source_arn: str, destination_arn: str | None, rate: int | None) -> str:
-        return self._backend.start_move_task(source_arn, destination_arn, rate)
+        return self.backend.change_visibility(url, changes)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from sqs_lambda.aws.sqs import SqsBackend
+from sqs_lambda.aws.sqs import ForwardingSqs, SqsBackend
 from sqs_lambda.errors import ConfigurationError
 
 OnEvent = Callable[[str, dict[str, Any]], None]
@@ -161,30 +161,19 @@ class Chaos:
         return ChaosSqs(backend, self)
 
 
-class ChaosSqs:
+class ChaosSqs(ForwardingSqs):
     """The runtime's SQS port with faults: failing calls (``sqs_errors``) and dropped deletes
     (``lost_deletes``). Everything else goes to ``backend`` unchanged."""
 
     def __init__(self, backend: SqsBackend, chaos: Chaos) -> None:
-        self.backend, self.chaos = backend, chaos
+        super().__init__(backend)
+        self.chaos = chaos
 
     def _maybe_fail(self, call: str) -> None:
         if self.chaos.roll("sqs_errors"):
             kind = ("ThrottlingException", "InternalError (500)", "connection dropped")[int(self.chaos.fraction() * 3)]
             self.chaos.injected_now("sqs_errors", call=call, error=kind)
             raise ConnectionError(f"chaos: {call} failed: {kind}")
-
-    def queue_url(self, name: str, *, account: str | None = None) -> str:
-        return self.backend.queue_url(name, account=account)
-
-    def queue_info(self, *, url: str | None = None, arn: str | None = None) -> Any:
-        return self.backend.queue_info(url=url, arn=arn)
-
-    def send(self, url: str, body: str, attributes: Any = None, **options: Any) -> str:
-        return self.backend.send(url, body, attributes, **options)
-
-    def send_batch(self, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        return self.backend.send_batch(url, entries)
 
     def receive(
         self, url: str, *, max_messages: int = 10, wait_seconds: float = 0, visibility_timeout: int | None = None
@@ -204,18 +193,3 @@ class ChaosSqs:
         for _ in range(len(receipts) - len(kept)):
             self.chaos.injected_now("lost_deletes", queue=url.rsplit("/", 1)[-1])
         return self.backend.delete(url, kept) if kept else []
-
-    def change_visibility(self, url: str, changes: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
-        return self.backend.change_visibility(url, changes)
-
-    def counts(self, url: str) -> Any:
-        return self.backend.counts(url)
-
-    def purge(self, url: str) -> None:
-        self.backend.purge(url)
-
-    def list_queues(self, prefix: str = "") -> list[str]:
-        return self.backend.list_queues(prefix)
-
-    def start_move_task(self, source_arn: str, destination_arn: str | None, rate: int | None) -> str:
-        return self.backend.start_move_task(source_arn, destination_arn, rate)
