@@ -39,8 +39,12 @@ def log_arguments_enabled() -> bool:
     return settings.current().log_arguments
 
 
-def record_fields(*, job: str | None, message_id: str | None, attempt: int, context: Any = None) -> dict[str, Any]:
+def record_fields(
+    *, job: str | None, message_id: str | None, attempt: int, context: Any = None, envelope_id: str | None = None
+) -> dict[str, Any]:
     fields: dict[str, Any] = {"job": job, "message_id": message_id, "attempt": attempt}
+    if envelope_id:  # the job's lineage: the job inspector's timelines find its lines by it
+        fields["envelope_id"] = envelope_id
     if isinstance(context, dict):
         correlation = context.get("correlation_id") or context.get("request_id")
         if correlation:
@@ -65,12 +69,19 @@ def outcomes_heard(listener: OutcomeListener) -> Iterator[None]:
 
 
 def log_outcome(
-    fate: Fate, *, job: str | None, message_id: str | None, attempt: int, context: Any = None, arguments: Any = None
+    fate: Fate,
+    *,
+    job: str | None,
+    message_id: str | None,
+    attempt: int,
+    context: Any = None,
+    arguments: Any = None,
+    envelope_id: str | None = None,
 ) -> None:
     """Log a record that did not simply succeed, once, at the level its fate deserves."""
     for listener in _listeners:
         listener(fate.verdict, job, message_id)
-    fields = record_fields(job=job, message_id=message_id, attempt=attempt, context=context)
+    fields = record_fields(job=job, message_id=message_id, attempt=attempt, context=context, envelope_id=envelope_id)
     fields["fate"] = fate.verdict
     if fate.error is not None:
         fields["error_type"] = type(fate.error).__name__
@@ -163,19 +174,25 @@ class BatchMetrics:
 
 # -- the job running now, for log lines written by handlers ------------------------------------------
 
-_running: ContextVar[tuple[str, Any, Any] | None] = ContextVar("sqs_lambda_running_job", default=None)
+_running: ContextVar[tuple[str, Any, Any, Any] | None] = ContextVar("sqs_lambda_running_job", default=None)
 RUNNING = _running  # set by sqs_lambda.consuming.invoke around every job (directly: it is on the per-record path)
 
 
 def job_fields() -> dict[str, Any]:
-    """job, message_id, attempt and correlation_id of the job running now ({} outside a job)."""
+    """job, message_id, attempt, correlation_id (and envelope_id) of the job running now ({} outside a job)."""
     current = _running.get()
     if current is None:
         return {}
     from .wire.records import message_id, receive_count
 
-    job, record, context = current
-    return record_fields(job=job, message_id=message_id(record), attempt=receive_count(record), context=context)
+    job, record, context, envelope = current
+    return record_fields(
+        job=job,
+        message_id=message_id(record),
+        attempt=receive_count(record),
+        context=context,
+        envelope_id=envelope.id if envelope is not None else None,
+    )
 
 
 class JobFields(logging.Filter):

@@ -160,23 +160,34 @@ def local_routers(target: Target) -> dict[str, Any]:
     if target.kind != "local":
         return {}
     if target.routers is None:
-        target.routers = {}
         try:
-            from sqs_lambda_dev.local.functions import import_handler
             from sqs_lambda_dev.validate.template import load
 
             template = load(target.state["template"], stage=target.stage)
-            for _, _, queue, consumer in template.event_source_mappings():
-                url = target.state["queues"].get(queue)
-                function = str(consumer)
-                handler = import_handler(
-                    function,
-                    Path(template.code_uris[function]),
-                    str(template.properties(function).get("Handler", "app.lambda_handler")),
-                )
-                router = getattr(getattr(handler, "__wrapped__", handler), "__self__", None)
-                if url and router is not None:
-                    target.routers[url] = router
+            target.routers = template_routers(template, target.state["queues"])
         except Exception:
-            pass
+            target.routers = {}
     return target.routers
+
+
+def template_routers(template: Any, queue_urls: dict[str, str]) -> dict[str, Any]:
+    """Each source queue's router (its consuming function's, imported in this process), by queue URL; a
+    function whose handler cannot be imported, or is not a router's, is left out."""
+    from sqs_lambda_dev.local.functions import import_handler
+
+    routers: dict[str, Any] = {}
+    for _, _, queue, consumer in template.event_source_mappings():
+        url = queue_urls.get(queue)
+        function = str(consumer)
+        try:
+            handler = import_handler(
+                function,
+                Path(template.code_uris[function]),
+                str(template.properties(function).get("Handler", "app.lambda_handler")),
+            )
+        except Exception:
+            continue
+        router = getattr(getattr(handler, "__wrapped__", handler), "__self__", None)
+        if url and router is not None:
+            routers[url] = router
+    return routers

@@ -265,7 +265,7 @@ def redrive(
     moved = 0
     started = time.monotonic()
     for messages in sweep.batches():
-        entries = [_redrive_entry(str(index), message, destination.fifo) for index, message in enumerate(messages)]
+        entries = [redrive_entry(str(index), message, destination.fifo) for index, message in enumerate(messages)]
         response = backend.send_batch(destination_url, entries)
         sent = {item["Id"] for item in response.get("Successful", [])}
         deletions = [m["ReceiptHandle"] for i, m in enumerate(messages) if str(i) in sent]
@@ -290,7 +290,7 @@ def redrive(
     )
 
 
-def _redrive_entry(entry_id: str, message: dict[str, Any], fifo: bool) -> dict[str, Any]:
+def redrive_entry(entry_id: str, message: dict[str, Any], fifo: bool) -> dict[str, Any]:
     """A SendMessageBatch entry that re-sends a DLQ message: body and attributes, without the reason."""
     entry: dict[str, Any] = {"Id": entry_id, "MessageBody": message["Body"]}
     attributes = failure.strip_failure(message.get("MessageAttributes") or {})

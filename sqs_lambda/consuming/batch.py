@@ -251,6 +251,7 @@ class Batch:
             attempt=attempt,
             context=call.context if call else None,
             arguments=call.kwargs if call else None,
+            envelope_id=call.envelope.id if call is not None and call.envelope is not None else None,
         )
         return fate
 

@@ -59,7 +59,7 @@ async def invoke(call: Call, record: Any = None, hooks: Hooks = NO_HOOKS, *, in_
     ``in_loop=False``: no event loop runs here, so nothing is awaited on the caller's loop: an awaitable
     result runs in a loop of its own, and the coroutine finishes without suspending (see :func:`drive`).
     """
-    token = RUNNING.set((call.name, record, call.context))  # the job's fields, for the lines it logs
+    token = RUNNING.set((call.name, record, call.context, call.envelope))  # the job's fields, for the lines it logs
     metrics = hooks.metrics
     started = time.perf_counter() if metrics is not None else 0.0
     policy = call.policy

@@ -131,7 +131,14 @@ def parse_parameters(items: list[str] | None) -> dict[str, str]:
 
 
 # The commands register on ``app`` in their modules: one per command group.
-from sqs_lambda_dev.cli import local_runtime, operations, project, template_doctor, worker_mode  # noqa: E402, F401
+from sqs_lambda_dev.cli import (  # noqa: E402, F401
+    dashboard,
+    local_runtime,
+    operations,
+    project,
+    template_doctor,
+    worker_mode,
+)
 
 # Option and argument errors: click's, and typer's own copy of them (typer >= 0.2x vendors click).
 USAGE_ERRORS = (click.exceptions.ClickException, getattr(typer, "TyperException", click.exceptions.ClickException))

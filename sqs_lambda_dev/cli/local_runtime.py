@@ -38,6 +38,10 @@ def local(
             "e.g. kills=0.1,duplicates=0.2,seed=7, or a TOML file with [tool.sqs-lambda.chaos].",
         ),
     ] = None,
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="Do not serve the job inspector (--until-idle never does).")
+    ] = False,
+    dashboard_port: Annotated[int, typer.Option(help="The job inspector's port on 127.0.0.1 (0: a free one).")] = 0,
 ) -> None:
     """Run the template here: an embedded SQS endpoint, its queues, functions, triggers and schedules."""
     from sqs_lambda_dev.local.chaos import ChaosSpec
@@ -69,8 +73,14 @@ def local(
     report: dict[str, Any] | None = None
     sent: dict[str, Any] = {}
     demo_script: Any = None
+    dashboard: Any = None
     try:
         runtime.start()
+        if not until_idle and not no_dashboard:
+            from sqs_lambda_dev.dashboard import serve_local
+
+            dashboard = serve_local(runtime, port=dashboard_port)
+            display.event("dashboard", {"url": dashboard.url})
         if demo:
             assert runtime.template is not None
             demo_script = load_demo(runtime.template)
@@ -103,6 +113,8 @@ def local(
             display.summary(runtime, extra)
             if report is not None and not json_output:
                 display.console.print("\n".join(report_lines(report)))
+        if dashboard is not None:
+            dashboard.stop()
         runtime.stop()
         signals.restore()
     if signals.forced:

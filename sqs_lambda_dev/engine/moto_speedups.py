@@ -21,6 +21,9 @@ in insertion order, so a failed batch came back as the same ten messages in the 
 slow job dragged its nine neighbours to the DLQ with it. Messages never received, or released at once
 (visibility 0, as a stopping worker does), keep their order (SQS's best effort); FIFO queues keep theirs.
 
+One is an addition: ``GetQueueAttributes(All)`` also answers ``ApproximateAgeOfOldestMessage`` (seconds; on
+AWS a CloudWatch metric), from the same pass as the counts, for the job inspector's overview.
+
 They are applied only to the moto they were verified on (:data:`PINNED`); any other version runs
 unpatched, slower, and ``sqs-lambda local`` says so in one line at start (:func:`unverified_notice`).
 ``tests/local/test_moto_speedups.py`` fails loudly when the pinned moto's patched code changes.
@@ -42,6 +45,11 @@ COUNT_ATTRIBUTES = (
     "ApproximateNumberOfMessagesDelayed",
     "ApproximateNumberOfMessagesNotVisible",
 )
+
+# AWS publishes a queue's oldest message's age as a CloudWatch metric only; the engine also answers it as an
+# attribute of GetQueueAttributes(All), in seconds, so the job inspector gets it in the same call.
+AGE_ATTRIBUTE = "ApproximateAgeOfOldestMessage"
+FILLED = (*COUNT_ATTRIBUTES, AGE_ATTRIBUTE)
 
 _building = threading.local()  # set while moto builds a queue's attributes: the counts wait
 _receiving = threading.local()  # set while moto runs a standard queue's ReceiveMessage: no order
@@ -109,21 +117,24 @@ class LazyAttributes(dict[str, Any]):
             return
         now = time.time() * 1000.0  # one clock read and one pass for the three counts
         available = delayed = not_visible = 0
+        oldest = now
         for message in queue._messages:
             is_visible, is_delayed = now > message.visible_at, now < message.delayed_until
             available += is_visible and not is_delayed
             delayed += is_delayed
             not_visible += not is_visible
+            oldest = min(oldest, message.sent_timestamp or now)
         values = dict(zip(COUNT_ATTRIBUTES, (available, delayed, not_visible), strict=True))
+        values[AGE_ATTRIBUTE] = int((now - oldest) / 1000)
         dict.update(self, values)
 
     def __getitem__(self, key: str) -> Any:
-        if key in COUNT_ATTRIBUTES:
+        if key in FILLED:
             self._fill()
         return dict.__getitem__(self, key)
 
     def get(self, key: str, default: Any = None) -> Any:
-        if key in COUNT_ATTRIBUTES:
+        if key in FILLED:
             self._fill()
         return dict.get(self, key, default)
 

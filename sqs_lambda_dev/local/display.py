@@ -1,9 +1,10 @@
 """What ``sqs-lambda local`` shows: a live view on a terminal, lines otherwise, JSON with ``--json``.
 
-Events come from the runtime's threads (``engine``, ``resources``, ``http-api``, ``http``, ``invoke``,
-``filtered``, ``schedule``, ``cold-start``, ``timeout``, ``init-error``, ``log`` and ``report``: each
-environment's output and Lambda's START/END/REPORT lines, prefixed with the function's name;
-``warning``, ``error``); the live view also polls queue counts. Colour only on a TTY.
+Events come from the runtime's threads (``engine``, ``resources``, ``http-api``, ``dashboard``, ``http``,
+``invoke``, ``attempt`` (one per record; not shown as a line), ``filtered``, ``schedule``, ``cold-start``,
+``timeout``, ``init-error``, ``log`` and ``report``: each environment's output and Lambda's START/END/REPORT
+lines, prefixed with the function's name; ``warning``, ``error``); the live view also polls queue counts.
+Colour only on a TTY.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class Display:
         if kind == "engine":
             where = "embedded moto server" if data.get("embedded") else "external endpoint"
             return f"SQS endpoint ({where}): {data['url']}"
+        if kind == "dashboard":
+            return f"Job inspector: {data['url']}"
         if kind == "http-api":
             return f"HTTP API: {data['url']} ({data['routes']})"
         if kind == "http":

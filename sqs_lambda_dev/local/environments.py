@@ -341,7 +341,7 @@ class FunctionPool:
         invocation = environment.invoke(json.dumps(event).encode(), request_id, self.timeout)
         duration_ms = (time.perf_counter() - started) * 1000
         memory = environment.max_memory_mb()
-        outcome = Outcome(duration_ms=duration_ms)
+        outcome = Outcome(duration_ms=duration_ms, request_id=request_id)
         status = ""
         if not invocation.done.is_set():
             outcome.timed_out = True

@@ -28,6 +28,7 @@ class Outcome:
     error: str = ""
     timed_out: bool = False
     duration_ms: float = 0.0
+    request_id: str = ""  # empty when no environment took the invocation (an init error)
 
     @property
     def failed(self) -> bool:

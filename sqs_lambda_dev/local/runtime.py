@@ -30,6 +30,7 @@ from sqs_lambda_dev.local.chaos import Chaos, ChaosSpec
 from sqs_lambda_dev.local.environments import FunctionPool
 from sqs_lambda_dev.local.functions import FunctionSpec, function_specs
 from sqs_lambda_dev.local.http import HttpApiSource
+from sqs_lambda_dev.local.journal import Journal, journal_path, tee
 from sqs_lambda_dev.local.ledger import Ledger
 from sqs_lambda_dev.local.reload import CodeWatcher
 from sqs_lambda_dev.local.resources import LocalResources, create
@@ -53,6 +54,7 @@ class RuntimeOptions:
     reload: bool = True  # a change under a function's code retires its environments
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))  # schedules (tests fake it)
     chaos: ChaosSpec | None = None  # faults injected on purpose (--chaos)
+    journal: bool = True  # keep the event stream in state_dir/events.jsonl (the job inspector reads it)
 
 
 def state_path(directory: Path | str = STATE_DIR) -> Path:
@@ -112,6 +114,10 @@ class LocalRuntime:
     def __init__(self, options: RuntimeOptions, on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self.options = options
         self.on_event = on_event or (lambda kind, data: None)
+        self.journal: Journal | None = None
+        if options.journal:
+            self.journal = Journal(journal_path(options.state_dir))
+            self.on_event = tee(self.on_event, self.journal)
         self.engine: EmbeddedEngine | None = None
         self.backend: AwsSqs = AwsSqs()
         self.credentials: tuple[str, str] | None = None
@@ -353,3 +359,5 @@ class LocalRuntime:
         if self.engine is not None:
             self.engine.stop()
             self.engine = None
+        if self.journal is not None:
+            self.journal.close()

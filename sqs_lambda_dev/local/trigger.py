@@ -20,10 +20,10 @@ from sqs_lambda.consuming import delivery
 from sqs_lambda.consuming.delivery import Judgement
 from sqs_lambda.wire import codec
 from sqs_lambda_dev.local.invocation import Function, Outcome
+from sqs_lambda_dev.local.ledger import Ledger, lineage_of
 
 if TYPE_CHECKING:
     from sqs_lambda_dev.local.chaos import Chaos
-    from sqs_lambda_dev.local.ledger import Ledger
     from sqs_lambda_dev.local.sources import SourceSetup
 
 
@@ -167,7 +167,34 @@ class Trigger:
             self.ledger.saw(records, judgement.succeeded)
         self._report_delete_failures(judgement.delete_failures)
         self._count(judgement, outcomes[0].duration_ms if outcomes else 0.0)
+        self._report_attempts(records, judgement, outcomes[0] if outcomes else Outcome())
         return judgement
+
+    def _report_attempts(self, records: Sequence[Mapping[str, Any]], judgement: Judgement, outcome: Outcome) -> None:
+        """One ``attempt`` event per record, keyed by its job's lineage (the envelope id): the job
+        inspector's timelines are made of them. Arguments are not part of it."""
+        succeeded = set(judgement.succeeded)
+        queue = self.config.queue_url.rstrip("/").rsplit("/", 1)[-1]
+        for record in records:
+            lineage, job = lineage_of(record)
+            attributes = record.get("attributes") or {}
+            self.on_event(
+                "attempt",
+                {
+                    "envelope_id": lineage,
+                    "job": job,
+                    "message_id": record.get("messageId"),
+                    "queue": queue,
+                    "mapping": self.config.name,
+                    "function": self.function.name,
+                    "request_id": outcome.request_id,
+                    "receive_count": int(attributes.get("ApproximateReceiveCount") or 0),
+                    "sent_at": int(attributes.get("SentTimestamp") or 0) / 1000,
+                    "duration_ms": round(outcome.duration_ms, 2),
+                    "outcome": "succeeded" if record.get("messageId") in succeeded else "failed",
+                    "problem": judgement.problem,
+                },
+            )
 
     def _count(self, judgement: Judgement, elapsed_ms: float) -> None:
         records = len(judgement.succeeded) + len(judgement.failed)

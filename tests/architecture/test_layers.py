@@ -5,6 +5,7 @@
 - ``sqs_lambda_dev`` (CLI, ops, local runtime, template model, doctor, moto launcher) never imports the
   test kit.
 - The layer is built by including the runtime package: it holds no dev or test-kit module.
+- The job inspector's web stack (Starlette, Jinja2, uvicorn) is imported by ``sqs_lambda_dev.dashboard`` only.
 """
 
 from __future__ import annotations
@@ -79,10 +80,20 @@ def test_dev_never_imports_the_test_kit() -> None:
     assert offenders(DEV, (TESTKIT,)) == []
 
 
+WEB = ("starlette", "jinja2", "uvicorn", "multipart", "markupsafe")
+
+
+def test_the_web_stack_stays_in_the_dashboard() -> None:
+    """The job inspector's framework is the dashboard's alone: never the runtime's (nor the layer's)."""
+    assert offenders(RUNTIME, WEB) == []
+    outside = [line for line in offenders(DEV, WEB) if not line.startswith("sqs_lambda_dev.dashboard.")]
+    assert outside == []
+
+
 BLOCKED_RUN = """
 import importlib, pkgutil, sys
 
-BLOCKED = ("sqs_lambda_dev", "sqs_lambda_testing", "boto3", "botocore", "moto")
+BLOCKED = ("sqs_lambda_dev", "sqs_lambda_testing", "boto3", "botocore", "moto", "starlette", "jinja2", "uvicorn")
 
 class Block:
     def find_spec(self, name, path=None, target=None):
