@@ -22,15 +22,32 @@ if TYPE_CHECKING:
 
 def serve_local(runtime: LocalRuntime, *, port: int = 0, refresh_seconds: float = 2.0) -> DashboardServer:
     """Start the inspector of a started local runtime on 127.0.0.1, in a thread; its actions are events
-    of the runtime (journalled, and printed with ``--json``)."""
+    of the runtime (journalled, and printed with ``--json``). The send form's jobs are read by a probe
+    per consuming function, a process with the function's code and environment (:mod:`.probe`)."""
     from sqs_lambda_dev.dashboard.app import create_app
     from sqs_lambda_dev.dashboard.inspector import for_local
+    from sqs_lambda_dev.dashboard.probe import Probe, ProbedRouter
     from sqs_lambda_dev.dashboard.server import DashboardServer
-    from sqs_lambda_dev.endpoints import template_routers
+    from sqs_lambda_dev.local.environments import reserved_variables
+
+    probes: list[Probe] = []
 
     @functools.cache
     def routers() -> dict[str, Any]:
-        return template_routers(runtime.template, runtime.resources.queue_urls)
+        found: dict[str, Any] = {}
+        for trigger in runtime.triggers.values():
+            pool: Any = trigger.function
+            spec = pool.spec
+            region = runtime.template.region if runtime.template is not None else "us-east-1"
+            environment = {
+                **pool.environment,
+                **spec.environment,
+                **reserved_variables(spec, region=region, api_address="127.0.0.1:9"),
+            }
+            probe = Probe(spec.logical_id, spec.code_dir, environment)
+            probes.append(probe)
+            found.setdefault(trigger.config.queue_url, ProbedRouter(probe))
+        return found
 
     inspector = for_local(
         runtime.backend,
@@ -40,5 +57,11 @@ def serve_local(runtime: LocalRuntime, *, port: int = 0, refresh_seconds: float 
         record=runtime.on_event,
     )
     server = DashboardServer(create_app(inspector, refresh_seconds=refresh_seconds), port=port)
+
+    def close_probes() -> None:  # the probes started by then
+        for probe in probes:
+            probe.close()
+
+    server.on_stop.append(close_probes)
     server.start()
     return server

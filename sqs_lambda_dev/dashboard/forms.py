@@ -48,7 +48,10 @@ def _type_name(hint: Any) -> str:
 
 
 def fields_of(job: Any) -> list[Field]:
-    """The form's fields for a registered job (its ``schema``'s declared parameters)."""
+    """The form's fields for a registered job (its ``schema``'s declared parameters), or the ones a probe
+    read for it (:mod:`.probe`)."""
+    if isinstance(getattr(job, "fields", None), list):
+        return [Field(**field) for field in job.fields]
     found = []
     for info in msgspec.structs.fields(job.schema.struct):
         kind = _kind(info.type)

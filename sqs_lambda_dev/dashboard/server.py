@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -21,10 +22,12 @@ class DashboardServer:
         except OSError as error:
             self._socket.close()
             raise OSError(f"the dashboard cannot listen on {host}:{port}: {error.strerror}") from None
+        self._socket.listen(128)  # connections wait in the backlog until uvicorn serves
         self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self.on_stop: list[Callable[[], None]] = []  # cleanups (the probes' processes)
 
     @property
     def url(self) -> str:
@@ -53,3 +56,5 @@ class DashboardServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._socket.close()
+        for cleanup in self.on_stop:
+            cleanup()

@@ -163,3 +163,77 @@ def test_an_invalid_argument_is_refused_at_its_field(example_run: ExampleRun, br
     assert form.find_element(By.ID, "error-apply_order_event-tenant").text == ""
     assert "not sent" in text_of(browser, ".send-result p")
     assert example_run.depth("dev-orders.fifo") == before  # nothing was sent
+
+
+def test_a_fifo_queue_is_peeked_only_after_the_page_asks(example_run: ExampleRun, browser: Any) -> None:
+    sqs = example_run.sqs()
+    dlq = example_run.url("dev-orders-dlq.fifo")
+    sqs.send_message(QueueUrl=dlq, MessageBody="held", MessageGroupId="acme", MessageDeduplicationId="held-1")
+    try:
+        browser.get(example_run.dashboard + "/queues/dev-orders-dlq.fifo")
+        wait(browser).until(lambda b: b.find_element(By.CSS_SELECTOR, "button.peek"))
+        assert "their message groups are held" in text_of(browser, "p.note")
+        time.sleep(0.5)
+        assert browser.find_elements(By.CSS_SELECTOR, "#messages article") == []  # nothing peeked unasked
+        browser.find_element(By.CSS_SELECTOR, "button.peek").click()
+        alert = wait(browser).until(expected_conditions.alert_is_present())
+        assert "holds each message group of dev-orders-dlq.fifo" in alert.text
+        alert.accept()
+        (message,) = _peeked(browser)
+        assert "group acme" in message.text
+        assert (
+            sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+                "ApproximateNumberOfMessages"
+            ]
+            == "1"
+        )  # given back at once
+    finally:
+        sqs.purge_queue(QueueUrl=dlq)
+
+
+def test_read_only_shows_no_action(example_run: ExampleRun, browser: Any, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.dashboard.test_cli import environment, read_until
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sqs_lambda_dev.cli",
+            "dashboard",
+            "--endpoint-url",
+            example_run.endpoint,
+            "--template",
+            str(example_run.directory / "template.yaml"),
+            "--read-only",
+            "--port",
+            "0",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment(),
+    )
+    try:
+        url = read_until(process, [], "job inspector: ").split("job inspector: ", 1)[1].split()[0]
+        browser.get(url + "queues/dev-jobs-dlq")
+        assert _peeked(browser)  # looking is allowed: the rejected file is there
+        assert "read-only" in text_of(browser, "header .where")
+        for selector in (
+            "button.redrive",
+            "button.redrive-all",
+            "button.purge",
+            "button.delete",
+            "details.edit",
+            "form.send",
+        ):
+            assert browser.find_elements(By.CSS_SELECTOR, selector) == [], selector
+        browser.get(url + "queues/dev-jobs")
+        wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#messages article, #messages .empty"))
+        assert browser.find_elements(By.CSS_SELECTOR, "form.send, button.purge") == []
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
