@@ -71,22 +71,32 @@ class Inspector:
 
 
 def functions_summary(path: Path, *, reports: int = 5) -> list[dict[str, Any]]:
-    """Per function, from the journal: invocations, cold starts, timeouts, init errors, environments
-    alive at the last cold start, and its last REPORT lines."""
+    """Per function, from the journal's latest run: invocations, cold starts, timeouts, init errors,
+    environments alive at the last cold start, its last REPORT lines and job log lines."""
     counts: dict[str, Counter[str]] = {}
     last: dict[str, deque[str]] = {}
+    jobs: dict[str, deque[dict[str, str]]] = {}
     live: dict[str, int] = {}
-    wanted = (b'"report"', b'"cold-start"', b'"timeout"', b'"init-error"')
+    wanted = (b'"report"', b'"cold-start"', b'"timeout"', b'"init-error"', b"envelope_id", b'"engine"')
     for event in read_events(path, accept=lambda line: any(kind in line for kind in wanted)):
         function = str(event.get("function") or "")
         kind = str(event.get("event"))
-        if not function:
+        if kind == "engine":  # a new run of the runtime: its functions start afresh
+            counts, last, jobs, live = {}, {}, {}, {}
+            continue
+        if not function or kind == "attempt":
             continue
         counts.setdefault(function, Counter())[kind] += 1
         if kind == "report":
             last.setdefault(function, deque(maxlen=reports)).append(str(event.get("line", "")))
         if kind == "cold-start":
             live[function] = int(event.get("live") or 0)
+        if kind == "log":  # a router's JSON line: it names its job's envelope id
+            record = _json_line(str(event.get("line", "")))
+            if record.get("envelope_id"):
+                jobs.setdefault(function, deque(maxlen=reports)).append(
+                    {"envelope_id": str(record["envelope_id"]), "line": str(event.get("line", ""))}
+                )
     return [
         {
             "function": name,
@@ -96,9 +106,20 @@ def functions_summary(path: Path, *, reports: int = 5) -> list[dict[str, Any]]:
             "init_errors": counted["init-error"],
             "environments": live.get(name, 0),
             "last_reports": list(last.get(name, [])),
+            "last_job_lines": list(jobs.get(name, [])),
         }
         for name, counted in sorted(counts.items())
     ]
+
+
+def _json_line(line: str) -> dict[str, Any]:
+    import json
+
+    try:
+        record = json.loads(line) if line.startswith("{") else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def attributes_of(backend: AwsSqs) -> Callable[[str], dict[str, str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from sqs_lambda import Reject, Router
 from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
 from sqs_lambda.aws.sqs import AwsSqs
 from sqs_lambda.consuming import failure
-from sqs_lambda.wire import envelope
+from sqs_lambda.wire import envelope, payloads
 from sqs_lambda_dev.dashboard.app import create_app
 from sqs_lambda_dev.dashboard.inspector import for_local
 from sqs_lambda_dev.dashboard.server import DashboardServer
@@ -274,3 +275,65 @@ def test_beyond_loopback_without_a_token_it_refuses_to_start(tmp_path: Path) -> 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def test_an_s3_pointer_message_shows_its_pointer_and_payload_size(served: Served) -> None:
+    s3 = boto3_client("s3", served.sqs.url)
+    s3.create_bucket(Bucket="inspector-payloads")
+    body, _ = envelope.encode("resize", {"width": 8, "blob": "y" * 5000})
+    s3.put_object(Bucket="inspector-payloads", Key="big-1", Body=body.encode())
+    pointer = payloads.Pointer("inspector-payloads", "big-1")
+    served.sqs.client.send_message(QueueUrl=served.pair.dlq_url, MessageBody=pointer.body())
+    (message,) = served.call("POST", f"/api/queues/{served.pair.name}-dlq/peek")[1]
+    assert message["payload"]["location"] == "s3://inspector-payloads/big-1"
+    assert message["payload"]["size"] == len(body.encode()) and message["job"] == "resize"
+
+
+def test_an_aws_timeline_is_found_in_cloudwatch_logs(sqs_local: LocalSqs, tmp_path: Path) -> None:
+    from sqs_lambda_dev.dashboard.timeline import logs_timeline
+
+    logs = boto3_client("logs", sqs_local.url)
+    group = "/aws/lambda/dev-files-worker"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s1")
+    now = int(time.time() * 1000)
+    lines = [
+        {
+            "message": "retry requested",
+            "envelope_id": "abc123",
+            "fate": "retry",
+            "retry_in_seconds": 8,
+            "error_type": "Retry",
+            "error_message": "busy",
+        },
+        {"message": "record sent to the dead-letter queue", "envelope_id": "other", "fate": "dead_letter"},
+        {
+            "message": "record sent to the dead-letter queue",
+            "envelope_id": "abc123",
+            "fate": "dead_letter",
+            "error_type": "Reject",
+            "error_message": "no",
+        },
+    ]
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="s1",
+        logEvents=[{"timestamp": now + n, "message": json.dumps(line)} for n, line in enumerate(lines)],
+    )
+    entries = logs_timeline(logs, [group, "/aws/lambda/never-ran"], "abc123")
+    assert [(entry.kind, entry.function) for entry in entries] == [
+        ("retry", "dev-files-worker"),
+        ("dead-lettered", "dev-files-worker"),
+    ]
+
+
+def boto3_client(service: str, endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

@@ -237,3 +237,25 @@ def test_read_only_shows_no_action(example_run: ExampleRun, browser: Any, tmp_pa
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_the_functions_page_shows_environments_reports_and_links_job_lines(
+    example_run: ExampleRun, browser: Any, screenshot: Callable[[Any, str], Path]
+) -> None:
+    browser.get(example_run.dashboard + "/functions")
+    rows = {
+        row.find_element(By.CSS_SELECTOR, "td").text: row
+        for row in browser.find_elements(By.CSS_SELECTOR, "table.functions tbody tr:not(.reports)")
+    }
+    assert {"dev-files-worker", "dev-files-api", "dev-orders"} <= set(rows)
+    cells = [cell.text for cell in rows["dev-files-worker"].find_elements(By.CSS_SELECTOR, "td.n")]
+    invocations, environments, cold_starts = int(cells[0]), int(cells[1]), int(cells[2])
+    assert invocations >= 1 and environments >= 1 and cold_starts >= 1
+    assert "REPORT RequestId:" in browser.find_element(By.CSS_SELECTOR, "tr.reports").text
+    link = next(line for line in browser.find_elements(By.CSS_SELECTOR, "pre.job-line") if "photo.png" in line.text)
+    screenshot(browser, "functions")
+    link.find_element(By.CSS_SELECTOR, "a").click()
+    wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, "ol.timeline li"))
+    assert "dead-lettered" in [
+        i.get_attribute("data-kind") for i in browser.find_elements(By.CSS_SELECTOR, "ol.timeline li")
+    ]

@@ -256,6 +256,8 @@ def test_the_cloudwatch_history_is_one_get_metric_data_for_every_queue() -> None
 def test_the_functions_summary_counts_from_the_journal(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     journal = Journal(path)
+    journal("cold-start", {"function": "old-run", "init_ms": 120, "live": 1})
+    journal("engine", {"url": "http://127.0.0.1:1"})  # a new run: the functions start afresh
     journal("cold-start", {"function": "worker", "init_ms": 120, "live": 2})
     for n in range(7):
         journal("report", {"function": "worker", "line": f"REPORT RequestId: {n}"})
