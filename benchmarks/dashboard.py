@@ -21,11 +21,12 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import NOOP_APP, median, sqs_endpoint, table
-from local import fill
+from _stats import median, sqs_endpoint, table
+from local import through_runtime
 
 from sqs_lambda import aws
 from sqs_lambda.aws import AwsConfig
@@ -34,8 +35,7 @@ from sqs_lambda_dev.dashboard import serve_local
 from sqs_lambda_dev.dashboard.app import create_app
 from sqs_lambda_dev.dashboard.inspector import for_local
 from sqs_lambda_dev.dashboard.server import DashboardServer
-from sqs_lambda_dev.local.runtime import LocalRuntime, RuntimeOptions
-from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
+from sqs_lambda_dev.local.runtime import LocalRuntime
 
 
 def get(url: str) -> float:
@@ -78,47 +78,26 @@ def overview(endpoint: str, queues: int, rounds: int, workdir: Path) -> dict[str
     }
 
 
-def throughput(endpoint: str, count: int, workdir: Path, *, refresh: float | None, journal: bool = True) -> float:
-    stage = f"b{uuid.uuid4().hex[:6]}"
-    template = sam_template(
-        {
-            **queue_with_dlq("Jobs", queue_name=f"{stage}-jobs", visibility=60),
-            "Fn": sqs_function("app.lambda_handler", "Jobs", BatchSize=10, ScalingConfig={"MaximumConcurrency": 2}),
-        }
-    )
-    (workdir / "src").mkdir(exist_ok=True)
-    (workdir / "src" / "app.py").write_text(NOOP_APP)
-    (workdir / "template.yaml").write_text(json.dumps(template))
-    runtime = LocalRuntime(
-        RuntimeOptions(
-            template=workdir / "template.yaml", endpoint_url=endpoint, state_dir=workdir / ".state", journal=journal
-        )
-    )
-    runtime.start()
-    stop = threading.Event()
-    server = None
-    try:
-        if refresh is not None:
-            server = serve_local(runtime)
-            url = server.url + "fragments/queues"
+def refreshing(every: float) -> Callable[[LocalRuntime], Callable[[], None]]:
+    """The dashboard served beside a runtime, with a client reloading its overview rows ``every`` s."""
 
-            def reload() -> None:
-                while not stop.wait(refresh):
-                    get(url)
+    def start(runtime: LocalRuntime) -> Callable[[], None]:
+        server = serve_local(runtime)
+        stop = threading.Event()
 
-            threading.Thread(target=reload, daemon=True).start()
-        fill(runtime.resources.queue_urls["Jobs"], count)
-        began = time.perf_counter()
-        runtime.run_background()
-        trigger = next(iter(runtime.triggers.values()))
-        while trigger.stats.succeeded < count:
-            time.sleep(0.01)
-        return count / (time.perf_counter() - began)
-    finally:
-        stop.set()
-        if server is not None:
+        def reload() -> None:
+            while not stop.wait(every):
+                get(server.url + "fragments/queues")
+
+        threading.Thread(target=reload, daemon=True).start()
+
+        def finish() -> None:
+            stop.set()
             server.stop()
-        runtime.stop()
+
+        return finish
+
+    return start
 
 
 def main() -> None:
@@ -142,7 +121,10 @@ def main() -> None:
         for _ in range(options.repeat):  # interleaved, so drift hits each alike
             for name, (refresh, journal) in variants.items():
                 with tempfile.TemporaryDirectory() as run_directory:
-                    rate = throughput(endpoint, options.messages, Path(run_directory), refresh=refresh, journal=journal)
+                    alongside = refreshing(refresh) if refresh is not None else None
+                    rate = through_runtime(
+                        options.messages, endpoint, Path(run_directory), journal=journal, alongside=alongside
+                    )
                     rates[name].append(rate)
         medians = {name: median(values) for name, values in rates.items()}
         print()

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -54,7 +55,16 @@ def raw_drain(count: int) -> float:
     return rate
 
 
-def through_runtime(count: int, endpoint: str, workdir: Path) -> float:
+def through_runtime(
+    count: int,
+    endpoint: str,
+    workdir: Path,
+    *,
+    journal: bool = True,
+    alongside: Callable[[LocalRuntime], Callable[[], None]] | None = None,
+) -> float:
+    """End-to-end msgs/s of a one-function template; ``alongside(runtime)`` starts something that runs
+    beside it (the dashboard's benchmark) and returns how to stop it."""
     stage = f"b{uuid.uuid4().hex[:6]}"
     template = sam_template(
         {
@@ -66,9 +76,12 @@ def through_runtime(count: int, endpoint: str, workdir: Path) -> float:
     (workdir / "src" / "app.py").write_text(APP)
     (workdir / "template.yaml").write_text(json.dumps(template))
     runtime = LocalRuntime(
-        RuntimeOptions(template=workdir / "template.yaml", endpoint_url=endpoint, state_dir=workdir / ".state")
+        RuntimeOptions(
+            template=workdir / "template.yaml", endpoint_url=endpoint, state_dir=workdir / ".state", journal=journal
+        )
     )
     runtime.start()
+    stop = alongside(runtime) if alongside is not None else None
     try:
         url = runtime.resources.queue_urls["Jobs"]
         fill(url, count)
@@ -79,6 +92,8 @@ def through_runtime(count: int, endpoint: str, workdir: Path) -> float:
             time.sleep(0.01)
         return count / (time.perf_counter() - began)
     finally:
+        if stop is not None:
+            stop()
         runtime.stop()
 
 

@@ -16,7 +16,7 @@ from sqs_lambda import aws, settings
 from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
 from sqs_lambda.aws.sqs import AwsSqs
 from sqs_lambda.errors import ConfigurationError
-from sqs_lambda.producing.queues import QueueRef, is_url
+from sqs_lambda.producing.queues import QueueRef, is_url, name_of_url
 from sqs_lambda.router import unknown_job_reason
 
 
@@ -120,7 +120,7 @@ def source_queues(target: Target, names: list[str]) -> list[str]:
     return [
         url
         for url in target.backend.list_queues(f"{target.stage}-" if target.stage else "")
-        if not url.rstrip("/").split("/")[-1].removesuffix(".fifo").endswith("-dlq")
+        if not name_of_url(url).removesuffix(".fifo").endswith("-dlq")
     ]
 
 

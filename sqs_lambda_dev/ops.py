@@ -90,8 +90,9 @@ def status(backend: SqsBackend, urls: Sequence[str], *, with_age: bool = False) 
     return rows
 
 
-def peek(backend: SqsBackend, url: str, count: int = 10) -> list[dict[str, Any]]:
-    """Up to ``count`` messages, decoded, then made visible again at once."""
+def peek(backend: SqsBackend, url: str, count: int = 10, *, with_body: bool = False) -> list[dict[str, Any]]:
+    """Up to ``count`` messages, decoded (``with_body``: their body too, as ``raw_body``, up to 4,000
+    characters), then made visible again at once."""
     seen: list[dict[str, Any]] = []
     receipts: list[str] = []
     while len(seen) < count:
@@ -100,7 +101,10 @@ def peek(backend: SqsBackend, url: str, count: int = 10) -> list[dict[str, Any]]
             break
         for message in messages:
             receipts.append(message["ReceiptHandle"])
-            seen.append(describe(message, s3=lambda: _s3_of(backend)))
+            entry = describe(message, s3=lambda: _s3_of(backend))
+            if with_body:
+                entry["raw_body"] = str(message.get("Body", ""))[:4000]
+            seen.append(entry)
     if receipts:
         backend.change_visibility(url, [(receipt, 0) for receipt in receipts])
     return seen
@@ -121,9 +125,12 @@ def describe(message: dict[str, Any], s3: Callable[[], Any] | None = None) -> di
     that is an S3 pointer is resolved (with ``s3()``'s client): ``payload`` gives its location, size and
     first bytes, and the job is decoded from the real body."""
     attributes = message.get("MessageAttributes") or {}
+    system = message.get("Attributes") or {}
     entry: dict[str, Any] = {
         "message_id": message["MessageId"],
-        "attempts": int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 0)),
+        "attempts": int(system.get("ApproximateReceiveCount", 0)),
+        "sent_at": int(system.get("SentTimestamp", 0)) / 1000 or None,
+        "group": system.get("MessageGroupId"),
     }
     body = message.get("Body")
     if payloads.is_pointer(body):

@@ -58,6 +58,11 @@ def is_loopback(url: str | None) -> bool:
         return False
     host = url.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
     host = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+    return is_loopback_host(host)
+
+
+def is_loopback_host(host: str) -> bool:
+    """A host name or address of this machine (127.0.0.0/8, localhost, ::1)."""
     return host in ("localhost", "::1") or host.startswith("127.")
 
 

@@ -20,6 +20,11 @@ def is_url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
 
 
+def name_of_url(url: str) -> str:
+    """A queue URL's queue name (its last path segment)."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
 @dataclass(frozen=True, slots=True)
 class QueueRef:
     """A queue URL, or a queue name with the stage that prefixes it."""

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from sqs_lambda.errors import ConfigurationError
+from sqs_lambda.producing.queues import name_of_url
 from sqs_lambda_dev.cli import Output, OutputFlag, app, err, out, with_target
 from sqs_lambda_dev.endpoints import all_queues, router_for, send_queue, source_queues
 
@@ -258,7 +259,7 @@ def purge(
 
     urls = [queue_url(target, name) for name in queues]
     for url in urls:
-        name = url.rstrip("/").split("/")[-1]
+        name = name_of_url(url)
         if not force and not (target.stage and name.startswith(f"{target.stage}-")):
             raise typer.BadParameter(
                 f"{name} does not start with the stage prefix "

@@ -16,8 +16,10 @@ from typing import Any
 
 from sqs_lambda.aws.sqs import SqsBackend
 from sqs_lambda.producing.producer import Producer
+from sqs_lambda.producing.queues import name_of_url
 from sqs_lambda.wire import envelope as wire
 from sqs_lambda_dev import ops
+from sqs_lambda_dev.local.ledger import lineage_of
 
 Record = Callable[[str, dict[str, Any]], None]  # (kind, data): the journal
 
@@ -54,22 +56,14 @@ def taken(backend: SqsBackend, url: str, message_id: str) -> Iterator[dict[str, 
             backend.change_visibility(url, [(receipt, 0) for receipt in receipts])
 
 
-def lineage(message: Mapping[str, Any]) -> str | None:
-    try:
-        decoded = wire.decode(message.get("Body"))
-    except Exception:
-        return None
-    return decoded.id if isinstance(decoded, wire.Envelope) else None
-
-
 class Actions:
     def __init__(self, backend: SqsBackend, record: Record) -> None:
         self.backend, self.record = backend, record
 
     def redrive_all(self, dlq_url: str, destination_url: str) -> str:
         result = ops.redrive(self.backend, dlq_url, destination_url)
-        name = _name(destination_url)
-        self.record("redriven", {"queue": _name(dlq_url), "to": name, "summary": f"DLQ redriven to {name}"})
+        name = name_of_url(destination_url)
+        self.record("redriven", {"queue": name_of_url(dlq_url), "to": name, "summary": f"DLQ redriven to {name}"})
         if result.method == "StartMessageMoveTask":
             return f"a move task started: {result.to_move} message(s) going back to {name}"
         kept = f"; {result.remaining} stayed in the DLQ" if result.remaining else ""
@@ -86,22 +80,24 @@ class Actions:
                 refused = [{"Message": f"{type(error).__name__}: {error}"}]
             if refused:
                 reason = refused[0].get("Message", "refused")
-                raise ActionFailed(f"redrive failed ({reason}); the message is still in {_name(dlq_url)}")
+                raise ActionFailed(f"redrive failed ({reason}); the message is still in {name_of_url(dlq_url)}")
             self.backend.delete(dlq_url, [message["ReceiptHandle"]])
-        self._journal("redriven", message, f"redriven from {_name(dlq_url)} to {_name(destination_url)}", started)
-        return f"1 message moved to {_name(destination_url)}"
+        self._journal(
+            "redriven", message, f"redriven from {name_of_url(dlq_url)} to {name_of_url(destination_url)}", started
+        )
+        return f"1 message moved to {name_of_url(destination_url)}"
 
     def delete_one(self, url: str, message_id: str) -> str:
         with taken(self.backend, url, message_id) as message:
             self.backend.delete(url, [message["ReceiptHandle"]])
-        self._journal("deleted", message, f"deleted from {_name(url)}")
-        return f"1 message deleted from {_name(url)}"
+        self._journal("deleted", message, f"deleted from {name_of_url(url)}")
+        return f"1 message deleted from {name_of_url(url)}"
 
     def purge(self, url: str) -> str:
         depth = self.backend.counts(url).total
         self.backend.purge(url)
-        self.record("purged", {"queue": _name(url), "summary": f"{_name(url)} purged ({depth} message(s))"})
-        return f"{_name(url)} purged: {depth} message(s) deleted"
+        self.record("purged", {"queue": name_of_url(url), "summary": f"{name_of_url(url)} purged ({depth} message(s))"})
+        return f"{name_of_url(url)} purged: {depth} message(s) deleted"
 
     def send(self, url: str, router: Any, job: str, kwargs: dict[str, Any], group_id: str | None = None) -> str:
         producer = Producer(url, router=router, backend=self.backend)
@@ -114,12 +110,12 @@ class Actions:
                 "time": round(started, 3),
                 "envelope_id": outgoing.envelope_id,
                 "job": job,
-                "queue": _name(url),
+                "queue": name_of_url(url),
                 "message_id": message_ids[0],
-                "summary": f"sent to {_name(url)} from the dashboard",
+                "summary": f"sent to {name_of_url(url)} from the dashboard",
             },
         )
-        return f"{job} sent to {_name(url)} (envelope {outgoing.envelope_id})"
+        return f"{job} sent to {name_of_url(url)} (envelope {outgoing.envelope_id})"
 
     def resend(self, url: str, message_id: str, destination_url: str, router: Any, kwargs: dict[str, Any]) -> str:
         """Send a copy of the message with new kwargs to ``destination_url``, then delete the original."""
@@ -135,7 +131,7 @@ class Actions:
             try:
                 producer.send_messages([outgoing])
             except Exception as error:
-                raise ActionFailed(f"resend failed ({error}); the message is still in {_name(url)}") from None
+                raise ActionFailed(f"resend failed ({error}); the message is still in {name_of_url(url)}") from None
             self.backend.delete(url, [message["ReceiptHandle"]])
         self.record(
             "resent",
@@ -143,7 +139,7 @@ class Actions:
                 "time": round(started, 3),
                 "envelope_id": decoded.id,
                 "as": outgoing.envelope_id,
-                "summary": f"edited and resent to {_name(destination_url)} as {outgoing.envelope_id}",
+                "summary": f"edited and resent to {name_of_url(destination_url)} as {outgoing.envelope_id}",
             },
         )
         self.record(
@@ -152,18 +148,14 @@ class Actions:
                 "time": round(started, 3),
                 "envelope_id": outgoing.envelope_id,
                 "job": decoded.job,
-                "queue": _name(destination_url),
-                "summary": f"sent to {_name(destination_url)}, edited from {decoded.id}",
+                "queue": name_of_url(destination_url),
+                "summary": f"sent to {name_of_url(destination_url)}, edited from {decoded.id}",
                 "from": decoded.id,
             },
         )
-        destination = _name(destination_url)
+        destination = name_of_url(destination_url)
         return f"{decoded.job} resent to {destination} with the edited arguments (envelope {outgoing.envelope_id})"
 
     def _journal(self, kind: str, message: Mapping[str, Any], summary: str, at: float | None = None) -> None:
-        data = {"envelope_id": lineage(message), "message_id": message.get("MessageId"), "summary": summary}
+        data = {"envelope_id": lineage_of(message)[0], "message_id": message.get("MessageId"), "summary": summary}
         self.record(kind, data if at is None else {**data, "time": round(at, 3)})
-
-
-def _name(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]

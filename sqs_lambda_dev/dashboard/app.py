@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from sqs_lambda.errors import JobArgumentError
+from sqs_lambda.producing.queues import name_of_url
 from sqs_lambda_dev.dashboard.actions import ActionFailed
 from sqs_lambda_dev.dashboard.board import QueueRow
 from sqs_lambda_dev.dashboard.charts import bars
@@ -135,7 +136,7 @@ def create_app(
         jobs = await off_loop(inspector.jobs)
         return JSONResponse(
             {
-                name: {"queue": url.rstrip("/").rsplit("/", 1)[-1], "fields": [vars(field) for field in fields_of(job)]}
+                name: {"queue": name_of_url(url), "fields": [vars(field) for field in fields_of(job)]}
                 for name, (url, job) in sorted(jobs.items())
             }
         )

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqs_lambda.producing.queues import name_of_url
+
 AGE_ATTRIBUTE = "ApproximateAgeOfOldestMessage"
 
 
@@ -65,7 +67,7 @@ def row_of(url: str, attributes: dict[str, str]) -> QueueRow:
     redrive = json.loads(attributes.get("RedrivePolicy") or "{}")
     age = attributes.get(AGE_ATTRIBUTE)
     return QueueRow(
-        name=url.rstrip("/").rsplit("/", 1)[-1],
+        name=name_of_url(url),
         url=url,
         arn=attributes.get("QueueArn", ""),
         fifo=attributes.get("FifoQueue") == "true",
@@ -125,7 +127,7 @@ class QueueBoard:
             try:
                 return row_of(url, self.attributes(url))
             except Exception as error:
-                return QueueRow(name=url.rstrip("/").rsplit("/", 1)[-1], url=url, error=str(error))
+                return QueueRow(name=name_of_url(url), url=url, error=str(error))
 
         rows = list(self._pool.map(read, urls))
         by_arn = {row.arn: row for row in rows if row.arn}

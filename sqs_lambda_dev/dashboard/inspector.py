@@ -18,7 +18,7 @@ from sqs_lambda_dev import ops
 from sqs_lambda_dev.dashboard.actions import Actions
 from sqs_lambda_dev.dashboard.board import QueueBoard
 from sqs_lambda_dev.dashboard.history import CloudWatchHistory, History, JournalHistory
-from sqs_lambda_dev.dashboard.timeline import Entry, journal_timeline, logs_timeline
+from sqs_lambda_dev.dashboard.timeline import Entry, journal_timeline, json_line, logs_timeline
 from sqs_lambda_dev.local.journal import Journal, journal_path, read_events
 
 
@@ -36,27 +36,7 @@ class Inspector:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def peek(self, url: str, count: int = 10) -> list[dict[str, Any]]:
-        s3 = None
-        if isinstance(self.backend, AwsSqs):
-            backend = self.backend
-            s3 = lambda: backend.config.client("s3")  # noqa: E731 - made only for a pointer
-        seen: list[dict[str, Any]] = []
-        receipts: list[str] = []
-        while len(seen) < count:
-            messages = self.backend.receive(url, max_messages=min(10, count - len(seen)), visibility_timeout=30)
-            if not messages:
-                break
-            for message in messages:
-                receipts.append(message["ReceiptHandle"])
-                entry = ops.describe(message, s3=s3)
-                attributes = message.get("Attributes") or {}
-                entry["sent_at"] = int(attributes.get("SentTimestamp", 0)) / 1000
-                entry["group"] = attributes.get("MessageGroupId")
-                entry["raw_body"] = str(message.get("Body", ""))[:4000]
-                seen.append(entry)
-        if receipts:
-            self.backend.change_visibility(url, [(receipt, 0) for receipt in receipts])
-        return seen
+        return ops.peek(self.backend, url, count, with_body=True)
 
     def jobs(self) -> dict[str, tuple[str, Any]]:
         """Every job a known router registers: name -> (queue URL, its job)."""
@@ -92,7 +72,7 @@ def functions_summary(path: Path, *, reports: int = 5) -> list[dict[str, Any]]:
         if kind == "cold-start":
             live[function] = int(event.get("live") or 0)
         if kind == "log":  # a router's JSON line: it names its job's envelope id
-            record = _json_line(str(event.get("line", "")))
+            record = json_line(str(event.get("line", ""))) or {}
             if record.get("envelope_id"):
                 jobs.setdefault(function, deque(maxlen=reports)).append(
                     {"envelope_id": str(record["envelope_id"]), "line": str(event.get("line", ""))}
@@ -110,16 +90,6 @@ def functions_summary(path: Path, *, reports: int = 5) -> list[dict[str, Any]]:
         }
         for name, counted in sorted(counts.items())
     ]
-
-
-def _json_line(line: str) -> dict[str, Any]:
-    import json
-
-    try:
-        record = json.loads(line) if line.startswith("{") else {}
-    except ValueError:
-        return {}
-    return record if isinstance(record, dict) else {}
 
 
 def attributes_of(backend: AwsSqs) -> Callable[[str], dict[str, str]]:

@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from sqs_lambda.aws.clients import is_loopback_host
 from sqs_lambda.errors import ConfigurationError
 
 Scope = MutableMapping[str, Any]
@@ -33,18 +33,9 @@ CSP = (
 READ_ONLY_POSTS = ("/peek",)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_bind(host: str, token: str | None) -> None:
     """Refuse to serve beyond this machine without a token."""
-    if not is_loopback(host) and not token:
+    if not is_loopback_host(host) and not token:
         raise ConfigurationError(
             f"the dashboard serves {host}, beyond this machine: give it a token "
             "(--token or SQS_LAMBDA_DASHBOARD_TOKEN), or serve 127.0.0.1"
@@ -61,7 +52,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = {key.decode().lower(): value.decode() for key, value in scope.get("headers", [])}
-        if is_loopback(self.host) and not is_loopback(headers.get("host", "").rsplit(":", 1)[0].strip("[]")):
+        if is_loopback_host(self.host) and not is_loopback_host(headers.get("host", "").rsplit(":", 1)[0].strip("[]")):
             await _plain(send, 421, "this dashboard answers to its loopback address only")
             return
         if self.token:

@@ -42,7 +42,7 @@ class Entry:
         }
 
 
-def _log_record(line: str) -> dict[str, Any] | None:
+def json_line(line: str) -> dict[str, Any] | None:
     if not line.startswith("{"):
         return None
     try:
@@ -112,7 +112,7 @@ def journal_timeline(path: Path, envelope_id: str) -> list[Entry]:
         elif kind in ACTIONS and event.get("envelope_id") == envelope_id:
             entries.append(Entry(at, str(kind), str(event.get("summary") or kind), details=_public(event)))
         elif kind == "log":
-            record = _log_record(str(event.get("line", "")))
+            record = json_line(str(event.get("line", "")))
             if record is not None and record.get("envelope_id") == envelope_id:
                 entry = _fate_entry(at, record, str(event.get("function") or ""))
                 entries.append(entry)
@@ -182,7 +182,7 @@ def logs_timeline(
                 break  # a group that does not exist (the function never ran) or no permission
             for event in response.get("events", []):
                 seen += 1
-                record = _log_record(str(event.get("message", "")).split("\t")[-1].strip())
+                record = json_line(str(event.get("message", "")).split("\t")[-1].strip())
                 if record is not None and record.get("envelope_id") == envelope_id:
                     entries.append(_fate_entry(event["timestamp"] / 1000, record, group.rsplit("/", 1)[-1]))
             token = response.get("nextToken")

@@ -20,6 +20,7 @@ import urllib.request
 from typing import Any
 
 from sqs_lambda.aws import LOCAL_KEY_PAIR, LOCAL_REGION
+from sqs_lambda.aws.clients import is_loopback_host
 
 LOCAL_KEYS = {  # the local keys as environment variables (one definition: sqs_lambda.aws's)
     "AWS_ACCESS_KEY_ID": LOCAL_KEY_PAIR[0],
@@ -61,7 +62,7 @@ class EmbeddedEngine:
     """Start and stop a moto server; ``url`` is its endpoint once started."""
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None, *, in_process: bool = False) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
+        if not is_loopback_host(host):
             raise ValueError("the embedded engine listens on loopback only")
         self.host = host
         self.port = port

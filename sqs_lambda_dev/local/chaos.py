@@ -34,6 +34,7 @@ from typing import Any
 
 from sqs_lambda.aws.sqs import ForwardingSqs, SqsBackend
 from sqs_lambda.errors import ConfigurationError
+from sqs_lambda.producing.queues import name_of_url
 
 OnEvent = Callable[[str, dict[str, Any]], None]
 RATES = ("kills", "duplicates", "lost_deletes", "sqs_errors", "delays")
@@ -191,5 +192,5 @@ class ChaosSqs(ForwardingSqs):
             return [{"Id": str(n), "Code": "InternalError", "SenderFault": False} for n in range(len(receipts))]
         kept = [receipt for receipt in receipts if not self.chaos.roll("lost_deletes")]
         for _ in range(len(receipts) - len(kept)):
-            self.chaos.injected_now("lost_deletes", queue=url.rsplit("/", 1)[-1])
+            self.chaos.injected_now("lost_deletes", queue=name_of_url(url))
         return self.backend.delete(url, kept) if kept else []

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqs_lambda.aws.sqs import SqsBackend
 from sqs_lambda.consuming import delivery
 from sqs_lambda.consuming.delivery import Judgement
+from sqs_lambda.producing.queues import name_of_url
 from sqs_lambda.wire import codec
 from sqs_lambda_dev.local.invocation import Function, Outcome
 from sqs_lambda_dev.local.ledger import Ledger, lineage_of
@@ -174,7 +175,7 @@ class Trigger:
         """One ``attempt`` event per record, keyed by its job's lineage (the envelope id): the job
         inspector's timelines are made of them. Arguments are not part of it."""
         succeeded = set(judgement.succeeded)
-        queue = self.config.queue_url.rstrip("/").rsplit("/", 1)[-1]
+        queue = name_of_url(self.config.queue_url)
         for record in records:
             lineage, job = lineage_of(record)
             attributes = record.get("attributes") or {}
