@@ -116,6 +116,13 @@ class MessageTooLargeError(SqsLambdaError, ValueError):
         self.limit = limit
 
 
+class InvalidMessageContentError(SqsLambdaError, ValueError):
+    """A body or string attribute holds a character SQS refuses (``InvalidMessageContents``): sending it
+    again cannot succeed."""
+
+    retryable = False
+
+
 class ConfigurationError(SqsLambdaError, ValueError):
     """The router, producer or template is set up in a way that cannot work."""
 

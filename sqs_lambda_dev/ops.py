@@ -306,9 +306,12 @@ def redrive_entry(entry_id: str, message: dict[str, Any], fifo: bool) -> dict[st
             k: {kk: vv for kk, vv in v.items() if kk in ("DataType", "StringValue", "BinaryValue")}
             for k, v in attributes.items()
         }
+    group = (message.get("Attributes") or {}).get("MessageGroupId")
     if fifo:
-        entry["MessageGroupId"] = (message.get("Attributes") or {}).get("MessageGroupId", "default")
+        entry["MessageGroupId"] = group or "default"
         entry["MessageDeduplicationId"] = f"redrive-{message['MessageId']}"
+    elif group:  # a fair queue's tenant
+        entry["MessageGroupId"] = group
     return entry
 
 

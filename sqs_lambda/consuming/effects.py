@@ -40,7 +40,7 @@ def copy_to_dlq(backend: SqsBackend, record: Any, fate: Fate, job: str | None, a
         dlq = backend.queue_info(arn=source.dlq_arn)
         reason = failure_reason(fate.error, attempts=attempt, source_queue=source.name, job=job, why=fate.reason)
         attributes = with_failure_attributes(rec.send_attributes(record), reason)
-        group = (rec.group_id(record) or "default") if dlq.fifo else None
+        group = (rec.group_id(record) or "default") if dlq.fifo else rec.group_id(record)  # fair queues: kept
         dedup = f"dlq-{message_id}-{attempt}" if dlq.fifo else None
         backend.send(dlq.url, record["body"], attributes, group_id=group, dedup_id=dedup)
     except Exception as error:
@@ -70,7 +70,8 @@ def send_next_hop(
 
             body, extra = payloads.offload_if_large(body, source.max_message_size)
             attributes.update(extra)
-        backend.send(source.url, body, attributes, delay=min(remaining, MAX_HOP_DELAY))
+        # a fair queue's tenant (its group id) goes with the next hop (hops are standard queues only)
+        backend.send(source.url, body, attributes, delay=min(remaining, MAX_HOP_DELAY), group_id=rec.group_id(record))
     except Exception as error:
         observe.log_loudly(
             "could not re-send a delayed job for its next hop; it stays in the queue",

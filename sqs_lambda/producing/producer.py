@@ -12,6 +12,8 @@ Contract:
   consumers re-send it in hops of at most 900 s. FIFO queues take no per-message delay.
 - FIFO: a group id is required (or ``default_group_id``); without content-based deduplication the
   deduplication id is the envelope id, so retried sends do not duplicate.
+- Standard queues take a group id too (SQS fair queues: it names the tenant); ``default_group_id`` may
+  be a callable over the job's context. A deduplication id is FIFO-only.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
@@ -121,7 +123,7 @@ class Producer:
         stage: str | None = None,
         router: KnowsJobs | None = None,
         backend: SqsBackend | None = None,
-        default_group_id: str | None = None,
+        default_group_id: str | Callable[[Mapping[str, Any]], str | None] | None = None,
         concurrency: int = 4,
         signing_key: Any = None,
         payload_bucket: str | None = None,
@@ -256,23 +258,30 @@ class Producer:
                     "queue's DelaySeconds); send without delay"
                 )
             message.delay = min(int(delay + 0.999), MAX_SQS_DELAY)
+        message.group_id = group_id or self._default_group()
         if info.fifo:
-            message.group_id = group_id or self.default_group_id
             if not message.group_id:
                 raise ConfigurationError(
                     f"queue {info.name} is FIFO: pass group_id=... (or set Producer(default_group_id=...))"
                 )
             message.dedup_id = deduplication_id or (None if info.content_dedup else message.envelope_id)
-        elif group_id is not None or deduplication_id is not None:
-            raise ConfigurationError(
-                f"queue {info.name} is not FIFO: group_id and deduplication_id apply to FIFO queues only"
-            )
+        elif deduplication_id is not None:
+            raise ConfigurationError(f"queue {info.name} is not FIFO: deduplication_id applies to FIFO queues only")
+        wire.check_content(
+            message.body, message.attributes, entry=f"message {message.envelope_id} ({_job_of(message)})"
+        )
         message.size = wire.message_size(message.body, message.attributes, body_size=body_size)
         threshold = min(self.payload_threshold or info.max_message_size, info.max_message_size)
         if message.size > threshold and self.payload_bucket:
             self._offload(message)
         if message.size > info.max_message_size:
             raise MessageTooLargeError(message.size, info.max_message_size)
+
+    def _default_group(self) -> str | None:
+        """``default_group_id``, or what it answers for the current context (a tenant set once with
+        ``context(tenant=...)`` becomes every job's group)."""
+        default = self.default_group_id
+        return default(current_context()) if callable(default) else default
 
     def _offload(self, message: Outgoing) -> None:
         """Put the body in S3 and send its pointer (the extended clients' format) in its place."""
@@ -361,7 +370,9 @@ class Producer:
                     "SenderFault": False,
                 }
                 failures[entry_id] = failure
-                if not failure.get("SenderFault"):
+                # An entry SQS refuses for its content fails again, whatever SenderFault says (LocalStack
+                # answers false): it is not retried.
+                if not failure.get("SenderFault") and failure.get("Code") not in NEVER_RETRIED:
                     retry_later[entry_id] = message
             pending = retry_later
             if not pending:
@@ -372,6 +383,9 @@ class Producer:
             if i not in ids
         ]
         return [ids[str(i)] for i in range(len(group)) if str(i) in ids], unsent
+
+
+NEVER_RETRIED = frozenset({"InvalidMessageContents", "AWS.SimpleQueueService.InvalidMessageContents"})
 
 
 def _job_of(message: Outgoing) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
@@ -266,3 +267,34 @@ def message_size(
         size += len(name.encode()) + len(str(attribute.get("DataType", "")).encode())
         size += len(value) if isinstance(value, bytes) else len(str(value).encode())
     return size
+
+
+# The characters SQS accepts in a body or a string attribute (anything else is refused, entry by entry):
+# #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
+_REFUSED_BY_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def refused_character(text: str) -> tuple[int, str] | None:
+    """(position, character) of the first character SQS refuses in ``text``, or None."""
+    found = _REFUSED_BY_SQS.search(text)
+    return (found.start(), found.group()) if found else None
+
+
+def check_content(body: str, attributes: Mapping[str, Mapping[str, Any]] | None = None, *, entry: str) -> None:
+    """Raise :class:`~sqs_lambda.errors.InvalidMessageContentError` naming ``entry``, the part and the
+    position of the first character SQS would refuse."""
+    from ..errors import InvalidMessageContentError
+
+    parts = [("body", body)] + [
+        (f"attribute {name!r}", str(value["StringValue"]))
+        for name, value in (attributes or {}).items()
+        if "StringValue" in value
+    ]
+    for part, text in parts:
+        refused = refused_character(text)
+        if refused is not None:
+            position, character = refused
+            raise InvalidMessageContentError(
+                f"{entry}: its {part} holds {character!r} (U+{ord(character):04X}) at position {position}, "
+                "a character SQS refuses"
+            )

@@ -78,7 +78,9 @@ def send(
     kwargs: Annotated[str, typer.Option(help="Keyword arguments as a JSON object.")] = "{}",
     queue: Annotated[str | None, typer.Option(help="Queue name, URL or (locally) logical id.")] = None,
     delay: Annotated[float | None, typer.Option(help="Seconds (over 900: delivered in hops).")] = None,
-    group: Annotated[str | None, typer.Option(help="FIFO MessageGroupId.")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="MessageGroupId: required on FIFO; on a standard queue, the fair-queue tenant.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Send a job name the queue's router does not know.")] = False,
     target: Any = None,
 ) -> None:
@@ -111,7 +113,9 @@ def send_raw(
     body: Annotated[str, typer.Argument(help="The message body, sent as it is.")],
     queue: Annotated[str | None, typer.Option(help="Queue name, URL or (locally) logical id.")] = None,
     delay: Annotated[float | None, typer.Option(help="Seconds (up to 900).")] = None,
-    group: Annotated[str | None, typer.Option(help="FIFO MessageGroupId.")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="MessageGroupId: required on FIFO; on a standard queue, the fair-queue tenant.")
+    ] = None,
     target: Any = None,
 ) -> None:
     """Send a raw body (no envelope); prints the MessageId."""
@@ -129,7 +133,9 @@ def event(
     raw: Annotated[str | None, typer.Option("--raw", help="A foreign body instead of a job envelope.")] = None,
     count: Annotated[int, typer.Option(help="Records in the event (each its own envelope).")] = 1,
     fifo: Annotated[bool, typer.Option("--fifo", help="FIFO records (MessageGroupId, SequenceNumber...).")] = False,
-    group: Annotated[str, typer.Option(help="FIFO MessageGroupId.")] = "default",
+    group: Annotated[
+        str, typer.Option(help="MessageGroupId: required on FIFO; on a standard queue, the fair-queue tenant.")
+    ] = "default",
     queue: Annotated[str, typer.Option(help="Queue name in the records' eventSourceARN.")] = "jobs",
     receive_count: Annotated[int, typer.Option(help="ApproximateReceiveCount (a retry when above 1).")] = 1,
 ) -> None:

@@ -21,8 +21,11 @@ in insertion order, so a failed batch came back as the same ten messages in the 
 slow job dragged its nine neighbours to the DLQ with it. Messages never received, or released at once
 (visibility 0, as a stopping worker does), keep their order (SQS's best effort); FIFO queues keep theirs.
 
-One is an addition: ``GetQueueAttributes(All)`` also answers ``ApproximateAgeOfOldestMessage`` (seconds; on
-AWS a CloudWatch metric), from the same pass as the counts, for the job inspector's overview.
+One refuses what SQS refuses: a body or string attribute holding a character outside SQS's set (``\x00``,
+say) is ``InvalidMessageContents``, per entry in a batch, where moto stored it, so code that works
+locally would fail on AWS. One is an addition: ``GetQueueAttributes(All)`` also answers
+``ApproximateAgeOfOldestMessage`` (seconds; on AWS a CloudWatch metric), from the same pass as the
+counts, for the job inspector's overview.
 
 They are applied only to the moto they were verified on (:data:`PINNED`); any other version runs
 unpatched, slower, and ``sqs-lambda local`` says so in one line at start (:func:`unverified_notice`).
@@ -100,6 +103,7 @@ def apply() -> bool:
     _index_receipts(models.Message, models.Queue)
     _serialize_fifo_receives(models.SQSBackend)
     _sample_standard_receives(models.SQSBackend, models.Message)
+    _refuse_what_sqs_refuses(models.SQSBackend)
     models._sqs_lambda_patched = True  # type: ignore[attr-defined]
     return True
 
@@ -294,6 +298,49 @@ def _index_receipts(message_class: Any, queue_class: Any) -> None:
     message_class.mark_received = indexed_mark_received
     message_class.had_receipt_handle = had_receipt_handle
     queue_class.delete_message = delete_message
+
+
+def _refused_content(body: str, attributes: dict[str, Any] | None) -> str | None:
+    """SQS's reason to refuse a body or string attribute for a character it does not accept, or None."""
+    from sqs_lambda.wire.envelope import refused_character
+
+    for text in [body, *(str(a["StringValue"]) for a in (attributes or {}).values() if "StringValue" in a)]:
+        refused = refused_character(text)
+        if refused is not None:
+            return f"Invalid characters found. Deleted character #x{ord(refused[1]):X} at position {refused[0]}"
+    return None
+
+
+def _refuse_what_sqs_refuses(backend_class: Any) -> None:
+    """A body or string attribute holding a character SQS does not accept is refused, as SQS does:
+    ``InvalidMessageContents``, per entry in a batch (``SenderFault`` true). moto stores it as it is."""
+    from moto.sqs.exceptions import SQSException
+
+    send_one, send_batch = backend_class.send_message, backend_class.send_message_batch
+
+    def send_message(
+        self: Any, queue_name: str, message_body: str, message_attributes: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        reason = _refused_content(message_body, message_attributes)
+        if reason is not None:
+            raise SQSException("InvalidMessageContents", reason)
+        return send_one(self, queue_name, message_body, message_attributes, *args, **kwargs)
+
+    def send_message_batch(self: Any, queue_name: str, entries: dict[str, dict[str, Any]]) -> Any:
+        refused, kept = [], {}
+        for key, entry in entries.items():
+            reason = _refused_content(entry["MessageBody"], entry.get("MessageAttributes"))
+            if reason is None:
+                kept[key] = entry
+            else:
+                refused.append(
+                    {"Id": entry["Id"], "SenderFault": True, "Code": "InvalidMessageContents", "Message": reason}
+                )
+        messages, failed = send_batch(self, queue_name, kept) if kept else ([], [])
+        return messages, [*failed, *refused]
+
+    backend_class.send_message = send_message
+    backend_class.send_message_batch = send_message_batch
 
 
 def serve(argv: list[str] | None = None) -> None:

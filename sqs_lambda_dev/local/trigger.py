@@ -298,6 +298,8 @@ class SqsSource:
             if str(template.resolve(properties.get("Enabled", True))).lower() == "false":
                 continue
             scaling = template.resolve(properties.get("ScalingConfig")) or {}
+            # Provisioned mode: at most MaximumPollers receives at once (AWS takes it or MaximumConcurrency).
+            provisioned = template.resolve(properties.get("ProvisionedPollerConfig")) or {}
             filters = (template.resolve(properties.get("FilterCriteria")) or {}).get("Filters") or []
             config = TriggerConfig(
                 name=name,
@@ -305,7 +307,7 @@ class SqsSource:
                 queue_arn=resources.queue_arns[queue],
                 batch_size=int(template.resolve(properties.get("BatchSize")) or 10),
                 window_seconds=float(template.resolve(properties.get("MaximumBatchingWindowInSeconds")) or 0),
-                max_concurrency=int(scaling.get("MaximumConcurrency") or 2),
+                max_concurrency=int(provisioned.get("MaximumPollers") or scaling.get("MaximumConcurrency") or 2),
                 filters=FilterCriteria([f["Pattern"] for f in filters if isinstance(f, dict) and "Pattern" in f]),
             )
             triggers[name] = Trigger(

@@ -10,8 +10,9 @@ Rules: a DLQ of the same type behind every triggering queue; FIFO names ending i
 >= 6 x function timeout + batching window; ``ReportBatchItemFailures``; batch size vs window and FIFO;
 DLQ retention >= source retention; EventBridge -> SQS policies restricted by ``aws:SourceArn``;
 encrypted queues; MaximumConcurrency within 2-1000; no ``*`` actions or resources in inline policies;
-and the deploy-readiness rules of :mod:`.readiness` (layer compatibility, runtime lifecycle, Retain
-policies, log retention, public routes). cfn-lint's informational findings are shown as ``info``.
+the deploy-readiness rules of :mod:`.readiness` (layer compatibility, runtime lifecycle, Retain
+policies, log retention, public routes), and :mod:`.current_aws`'s (provisioned pollers, the trigger's
+metrics, payload size). cfn-lint's informational findings are shown as ``info``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from sqs_lambda.consuming.cutoff import effective_margin_ms
 from sqs_lambda.wire import codec
+from sqs_lambda_dev.validate.current_aws import CurrentAws
 from sqs_lambda_dev.validate.readiness import Readiness
 from sqs_lambda_dev.validate.template import Template, load
 
@@ -89,6 +91,7 @@ class Doctor:
         found += self.check_event_policies()
         found += self.check_policies()
         found += Readiness(self.t, Finding).findings()
+        found += CurrentAws(self.t, Finding).findings()
         return found
 
     # -- rules ----------------------------------------------------------------------------------------

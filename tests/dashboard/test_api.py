@@ -337,3 +337,26 @@ def boto3_client(service: str, endpoint: str) -> Any:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def test_the_aws_inspector_reads_cloudwatch_for_history_and_logs_for_timelines(
+    sqs_local: LocalSqs, tmp_path: Path
+) -> None:
+    """``for_aws`` wired to the engine's CloudWatch and CloudWatch Logs (moto serves both): the overview
+    and a timeline answer, with no datapoints and no log group yet."""
+    from sqs_lambda_dev.dashboard.inspector import for_aws
+
+    pair = sqs_local.create_queue_pair("inspect-aws")
+    backend = AwsSqs(config=AwsConfig(endpoint_url=sqs_local.url, region="us-east-1", credentials=LOCAL_KEY_PAIR))
+    inspector = for_aws(backend, lambda: [pair.url, pair.dlq_url], tmp_path, dict, ["/aws/lambda/none"], "AWS test")
+    server = DashboardServer(create_app(inspector, csrf=CSRF))
+    server.start()
+    try:
+        served = Served(server.url.rstrip("/"), pair, sqs_local, tmp_path)
+        status, rows = served.call("GET", "/api/queues")
+        assert status == 200 and {row["name"] for row in rows} == {pair.name, f"{pair.name}-dlq"}
+        assert all(row["last_hour"]["done"] == [0] * 12 for row in rows)
+        assert served.call("GET", "/api/jobs/nothing-yet") == (200, {"envelope_id": "nothing-yet", "events": []})
+        assert served.call("GET", "/api/functions") == (200, [])
+    finally:
+        server.stop()

@@ -116,6 +116,9 @@ def test_markup_in_a_body_is_shown_as_text_and_never_runs(
         assert browser.execute_script("return window.pwned === undefined") is True
         assert browser.title != "pwned"
         assert page.find_elements(By.CSS_SELECTOR, "img, script, b, i") == []  # nothing of it became an element
+        # the page's own scripts run under its Content-Security-Policy: nothing was blocked or failed
+        problems = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        assert problems == [], problems
         screenshot(browser, "markup-as-text")
     finally:
         sqs.purge_queue(QueueUrl=dlq)

@@ -134,6 +134,25 @@ def test_maximum_concurrency_bounds_invocations(run_local: Any) -> None:
     assert run.runtime.functions["Fn"].stats.peak == 2
 
 
+def test_provisioned_pollers_bound_invocations_by_maximum_pollers(run_local: Any) -> None:
+    """ProvisionedPollerConfig (provisioned mode) replaces MaximumConcurrency: at most MaximumPollers."""
+    pollers = {"MinimumPollers": 2, "MaximumPollers": 3}
+    run = run_local(
+        lambda log: {
+            **queue_pair("Q", visibility=30),
+            "Fn": function("busy", "Q", log_file=log, BatchSize=1, ProvisionedPollerConfig=pollers),
+        },
+        background=False,
+    )
+    for n in range(9):
+        run.send("Q", {"n": n})
+    run.runtime.run_background()
+    run.wait_for(lambda: len(run.log()) == 9, seconds=30)
+    spans = [(e["start"], e["end"]) for e in run.log()]
+    assert max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans) == 3
+    assert run.runtime.functions["Fn"].stats.peak == 3
+
+
 def schedule(log: Path, expression: str = "rate(1 hour)", **target: Any) -> dict[str, Any]:
     return {
         **queue_pair("Ticks"),

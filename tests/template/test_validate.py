@@ -53,6 +53,7 @@ BASE: dict[str, Any] = {
                             "Queue": {"Fn::GetAtt": ["Queue", "Arn"]},
                             "BatchSize": 10,
                             "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                            "MetricsConfig": {"Metrics": ["EventCount"]},
                         },
                     }
                 },
@@ -296,6 +297,35 @@ CASES = {
         lambda r, t: r["Fn"]["Properties"].update(Timeout=1),
         "timeout-room",
         "warning Fn: Timeout 1s leaves 750 ms for records after the time cut-off's 250 ms margin",
+    ),
+    "provisioned pollers below SQS's minimum": (
+        lambda r, t: set_event(r, ProvisionedPollerConfig={"MinimumPollers": 1, "MaximumPollers": 5}),
+        "provisioned-pollers",
+        "MinimumPollers is 1",
+    ),
+    "provisioned pollers beside MaximumConcurrency": (
+        lambda r, t: set_event(
+            r,
+            ProvisionedPollerConfig={"MinimumPollers": 2, "MaximumPollers": 5},
+            ScalingConfig={"MaximumConcurrency": 5},
+        ),
+        "provisioned-pollers",
+        "ProvisionedPollerConfig and ScalingConfig.MaximumConcurrency are both set",
+    ),
+    "provisioned maximum below minimum": (
+        lambda r, t: set_event(r, ProvisionedPollerConfig={"MinimumPollers": 20, "MaximumPollers": 10}),
+        "provisioned-pollers",
+        "MaximumPollers 10 is below MinimumPollers 20",
+    ),
+    "no trigger metrics": (
+        lambda r, t: set_event(r, MetricsConfig=None),
+        "esm-metrics",
+        "info",
+    ),
+    "a small queue and no payload bucket": (
+        lambda r, t: r["Queue"]["Properties"].update(MaximumMessageSize=262144),
+        "payload-size",
+        "warning Queue: MaximumMessageSize is 262,144 bytes (SQS allows 1 MiB) and no function has a payload bucket",
     ),
     "wildcard policy": (
         lambda r, t: r["Fn"]["Properties"].update(
