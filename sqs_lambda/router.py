@@ -100,7 +100,12 @@ class Router:
                 keep_payloads=keep_payloads,
             ),
         )
-        if settings.current().prewarm:  # SQS_LAMBDA_PREWARM: the failure path warmed now, at init
+        environment, hooked = settings.current(), False
+        if environment.snap_start:  # SnapStart: its hooks warm up before the snapshot
+            from .consuming import snapstart
+
+            hooked = snapstart.register(self)
+        if environment.prewarm and not hooked:  # SQS_LAMBDA_PREWARM: the failure path warmed now, at init
             from .consuming.prewarm import prewarm
 
             prewarm()

@@ -28,6 +28,7 @@ TRACING = "SQS_LAMBDA_TRACING"
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 PREWARM = "SQS_LAMBDA_PREWARM"  # warm the failure path at init (boto3, the queue's and DLQ's facts)
 CLOCK_SKEW = "SQS_LAMBDA_CLOCK_SKEW"  # seconds this function's clock is off, for delays (chaos testing)
+INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"  # Lambda's: "snap-start" under SnapStart
 
 
 class Settings:
@@ -86,6 +87,11 @@ class Settings:
     @cached_property
     def prewarm(self) -> bool:
         return self._flag(PREWARM)
+
+    @cached_property
+    def snap_start(self) -> bool:
+        """Lambda initialises this environment for a SnapStart snapshot."""
+        return self._environ.get(INITIALIZATION_TYPE) == "snap-start"
 
     @cached_property
     def clock_skew(self) -> float:

@@ -162,6 +162,14 @@ def on_reset(forget: Callable[[], None]) -> None:
     _forgetters.append(forget)
 
 
+def forget_clients() -> None:
+    """Drop the cached clients (their connections and credentials) and the settings snapshot, keeping the
+    queues' facts: what a SnapStart restore needs anew, since a snapshot is shared by environments."""
+    with _lock:
+        _clients.clear()
+    settings.expire()
+
+
 def reset() -> None:
     """Forget cached clients and the default SQS backend's queue facts (tests, a re-pointed endpoint)."""
     with _lock:

@@ -32,6 +32,7 @@ from ..context import current_context
 from ..errors import ConfigurationError, MessageTooLargeError, SendError
 from ..wire import codec
 from ..wire import envelope as wire
+from .batching import NEVER_RETRIED, check_delay, pack
 from .queues import QueueRef
 
 if TYPE_CHECKING:
@@ -63,9 +64,7 @@ class KnowsJobs(Protocol):
     def jobs(self) -> Mapping[str, KnownJob]: ...
 
 
-MAX_DELAY = 7 * 24 * 3600  # a week: long delays travel in 900 s hops, each re-sent by a consumer
 MAX_SQS_DELAY = 900
-BATCH_BYTES = 1_048_576
 STAGE_VARIABLE = settings.STAGE
 SEND_ATTEMPTS = 4
 FLUSH_AT = 500  # a batch() block sends what it holds once it reaches this many messages
@@ -227,7 +226,7 @@ class Producer:
         not_before = None
         delay = options.get("delay")
         if delay is not None and delay > MAX_SQS_DELAY:
-            _check_delay(delay)
+            check_delay(delay)
             not_before = _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=delay)
         context = current_context()
         signer = None
@@ -251,7 +250,7 @@ class Producer:
         )
         info = self.info
         if delay:
-            _check_delay(delay)
+            check_delay(delay)
             if info.fifo:
                 raise ConfigurationError(
                     "FIFO queues take no per-message delay (SQS allows only the "
@@ -310,7 +309,7 @@ class Producer:
         """Send encoded messages; raise SendError naming every one that could not be sent."""
         if not messages:
             return []
-        groups = list(_pack(messages))
+        groups = list(pack(messages))
         workers = min(concurrency or self.concurrency, len(groups))
         if workers > 1 and not self.info.fifo:  # FIFO order within a group needs one sender
             from concurrent.futures import ThreadPoolExecutor
@@ -385,30 +384,6 @@ class Producer:
         return [ids[str(i)] for i in range(len(group)) if str(i) in ids], unsent
 
 
-NEVER_RETRIED = frozenset({"InvalidMessageContents", "AWS.SimpleQueueService.InvalidMessageContents"})
-
-
 def _job_of(message: Outgoing) -> str:
     attribute = message.attributes.get(wire.JOB_ATTRIBUTE, {})
     return str(attribute.get("StringValue", "(raw)"))
-
-
-def _check_delay(delay: float) -> None:
-    if delay < 0:
-        raise ValueError(f"delay must be >= 0 seconds, got {delay}")
-    if delay > MAX_DELAY:
-        raise ValueError(f"delay must be at most {MAX_DELAY} seconds (7 days), got {delay}")
-
-
-def _pack(messages: Sequence[Outgoing]) -> Iterator[list[Outgoing]]:
-    """Split into SendMessageBatch groups of at most 10 entries and 1 MiB."""
-    group: list[Outgoing] = []
-    size = 0
-    for message in messages:
-        if group and (len(group) == 10 or size + message.size > BATCH_BYTES):
-            yield group
-            group, size = [], 0
-        group.append(message)
-        size += message.size
-    if group:
-        yield group

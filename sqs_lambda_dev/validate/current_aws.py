@@ -7,11 +7,17 @@
   invoked, failed; info only);
 - ``payload-size``: a queue whose ``MaximumMessageSize`` is below SQS's 1 MiB while no function has a
   payload bucket (``SQS_LAMBDA_PAYLOAD_BUCKET``): a job over that size cannot be sent at all.
+- ``snapstart-unique`` and ``snapstart-connection``: a function with SnapStart whose code, at import
+  (module level, outside functions and classes), draws randomness (``random.*``, ``uuid.uuid1/4``,
+  ``secrets.*``, ``os.urandom``) or opens connections (``boto3.client/resource``, ``socket.*``,
+  ``requests.Session``): every environment restored from the snapshot shares them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sqs_lambda_dev.validate.template import Template
@@ -37,6 +43,7 @@ class CurrentAws:
             if queue and self.t.resources.get(queue, {}).get("Type") == "AWS::SQS::Queue":
                 found += self.check_mapping(name, properties)
         found += self.check_payload_size()
+        found += self.check_snapstart()
         return found
 
     def check_mapping(self, mapping: str, properties: dict[str, Any]) -> list[Any]:
@@ -120,3 +127,58 @@ class CurrentAws:
                     )
                 )
         return found
+
+    def check_snapstart(self) -> list[Any]:
+        found = []
+        for function in self.t.of_type("AWS::Lambda::Function"):
+            properties = self.t.properties(function)
+            snap = self.t.resolve(properties.get("SnapStart")) or {}
+            code = self.t.code_uris.get(function)
+            if not isinstance(snap, dict) or snap.get("ApplyOn") != "PublishedVersions" or not code:
+                continue
+            module = str(self.t.resolve(properties.get("Handler")) or "app.handler").rpartition(".")[0]
+            path = Path(code) / (module.replace(".", "/") + ".py")
+            for line, call, rule in import_time_calls(path):
+                what = "randomness" if rule == "snapstart-unique" else "a connection"
+                found.append(
+                    self.finding(
+                        "warning",
+                        rule,
+                        function,
+                        f"{path.name}:{line} calls {call} at import: with SnapStart every restored environment "
+                        f"shares that {what}",
+                        "do it in the handler (or on first use), or redo it in a snapshot_restore_py "
+                        "@register_after_restore hook",
+                    )
+                )
+        return found
+
+
+UNIQUE_CALLS = ("random.", "uuid.uuid1", "uuid.uuid4", "secrets.", "os.urandom")
+CONNECTION_CALLS = ("boto3.client", "boto3.resource", "socket.", "requests.Session", "httpx.Client")
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def import_time_calls(path: Path) -> Iterator[tuple[int, str, str]]:
+    """(line, call, rule) for the calls a module makes at import that SnapStart would share."""
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError):
+        return
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue  # runs later, not at import
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name.startswith(UNIQUE_CALLS):
+                yield node.lineno, name, "snapstart-unique"
+            elif name.startswith(CONNECTION_CALLS):
+                yield node.lineno, name, "snapstart-connection"
+        pending.extend(ast.iter_child_nodes(node))

@@ -79,7 +79,7 @@ class Doctor:
                 yield name, properties, queue
 
     def function_timeout(self, function_ref: Any) -> int:
-        logical = self.t.logical_id_of(function_ref)
+        logical = self.t.function_of(function_ref)
         properties = self.t.properties(logical) if logical else {}
         return _int(self.t.resolve(properties.get("Timeout")), DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT
 
@@ -172,7 +172,7 @@ class Doctor:
                 Finding(
                     "warning",
                     "timeout-room",
-                    str(t.logical_id_of(properties.get("FunctionName")) or mapping),
+                    str(t.function_of(properties.get("FunctionName")) or mapping),
                     f"Timeout {timeout}s leaves {timeout * 1000 - margin} ms for records after the time cut-off's "
                     f"{margin} ms margin: a failing record's first DLQ copy may not fit, and a record cut off "
                     "by the timeout is redriven without its reason",

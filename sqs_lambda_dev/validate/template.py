@@ -49,9 +49,16 @@ class Template:
         for name, resource in self.of_type("AWS::Lambda::EventSourceMapping").items():
             properties = resource.get("Properties", {})
             source = self.logical_id_of(properties.get("EventSourceArn"))
-            function = self.logical_id_of(properties.get("FunctionName"))
-            found.append((name, properties, source, function))
+            found.append((name, properties, source, self.function_of(properties.get("FunctionName"))))
         return found
+
+    def function_of(self, reference: Any) -> str | None:
+        """The function a FunctionName reference names: through an alias (``AutoPublishAlias``) too."""
+        logical = self.logical_id_of(reference)
+        target = self.resources.get(logical or "", {})
+        if target.get("Type") == "AWS::Lambda::Alias":
+            return self.logical_id_of((target.get("Properties") or {}).get("FunctionName"))
+        return logical
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {name: r for name, r in self.resources.items() if r.get("Type") == kind}
