@@ -100,7 +100,7 @@ def create_app(
         series = inspector.history.series([row.name for row in rows])
         charts = {row.name: bars(series[row.name].done, series[row.name].failed) for row in rows}
         totals = {row.name: (sum(series[row.name].done), sum(series[row.name].failed)) for row in rows}
-        return {"rows": rows, "charts": charts, "totals": totals}
+        return {"rows": rows, "charts": charts, "totals": totals, "error": inspector.board.error}
 
     async def overview_rows(request: Request) -> Response:
         return page(request, "_queues.html", **await off_loop(overview_context))
@@ -123,6 +123,8 @@ def create_app(
 
     async def api_queues(request: Request) -> Response:
         context = await off_loop(overview_context)
+        if context["error"]:
+            return JSONResponse({"error": context["error"]}, status_code=502)
         series = await off_loop(inspector.history.series, [row.name for row in context["rows"]])
         return JSONResponse([{**row.as_json(), "last_hour": series[row.name].as_json()} for row in context["rows"]])
 

@@ -103,6 +103,7 @@ class QueueBoard:
         self._read_at = float("-inf")
         self._ages: dict[str, float] = {}
         self._ages_at = float("-inf")
+        self.error = ""  # the queues could not be listed (the endpoint is down...): one line for the page
 
     def rows(self, *, fresh: bool = False) -> list[QueueRow]:
         """Every row, DLQs linked to their sources; cached for ``ttl`` seconds unless ``fresh``."""
@@ -121,7 +122,12 @@ class QueueBoard:
             self._read_at = float("-inf")
 
     def _read(self) -> list[QueueRow]:
-        urls = list(self.urls())
+        try:
+            urls = list(self.urls())
+        except Exception as error:  # nothing to show but why
+            self.error = f"the queues cannot be listed: {type(error).__name__}: {error}"
+            return []
+        self.error = ""
 
         def read(url: str) -> QueueRow:
             try:

@@ -270,3 +270,14 @@ def test_the_functions_summary_counts_from_the_journal(tmp_path: Path) -> None:
         2,
     )
     assert summary["last_reports"] == [f"REPORT RequestId: {n}" for n in range(2, 7)]
+
+
+def test_queues_that_cannot_be_listed_are_one_line_on_the_board() -> None:
+    def urls() -> list[str]:
+        raise ConnectionError('Could not connect to the endpoint URL: "http://127.0.0.1:9/"')
+
+    board = QueueBoard(urls, lambda url: {})
+    assert board.rows() == []
+    assert board.error == (
+        'the queues cannot be listed: ConnectionError: Could not connect to the endpoint URL: "http://127.0.0.1:9/"'
+    )

@@ -5,6 +5,7 @@ deduplication id stays FIFO-only."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -66,4 +67,23 @@ def test_the_dlq_copy_and_a_redrive_keep_the_tenant(sqs_local: LocalSqs) -> None
     (dead,) = ops.peek(sqs_local.backend, pair.dlq_url)
     assert dead["group"] == "acme" and dead["failure"]["error_type"] == "Reject"
     ops.redrive(sqs_local.backend, pair.dlq_url, pair.url, use_move_task=False)
+    assert groups(sqs_local, pair.url) == Counter({"acme": 1})
+
+
+def test_the_cli_sends_a_tenant_to_a_standard_queue(sqs_local: LocalSqs, tmp_path: Path) -> None:
+    from tests.cli.test_cli import cli
+
+    pair = sqs_local.create_queue_pair("fair-cli")
+    cli(
+        "send",
+        "work",
+        "--kwargs",
+        '{"tenant": "acme", "n": 1}',
+        "--queue",
+        pair.url,
+        "--group",
+        "acme",
+        endpoint=sqs_local.url,
+        cwd=tmp_path,
+    )
     assert groups(sqs_local, pair.url) == Counter({"acme": 1})

@@ -63,3 +63,14 @@ def test_snapstart_rules_find_what_a_snapshot_would_share(tmp_path: Path) -> Non
     function["Properties"]["SnapStart"] = {"ApplyOn": "None"}
     (tmp_path / "template.yaml").write_text(json.dumps(template))
     assert not [f for f in validate(tmp_path / "template.yaml") if f.rule.startswith("snapstart")]
+
+
+def test_the_visibility_rule_counts_the_batching_window(tmp_path: Path) -> None:
+    """AWS's formula: visibility timeout >= 6 x function timeout + MaximumBatchingWindowInSeconds."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return None\n")
+    function = sqs_function("app.handler", "Jobs", timeout=10, BatchSize=100, MaximumBatchingWindowInSeconds=10)
+    template = sam_template({**queue_with_dlq("Jobs", queue_name="window-jobs", visibility=60), "Fn": function})
+    (tmp_path / "template.yaml").write_text(json.dumps(template))
+    (visibility,) = [f for f in validate(tmp_path / "template.yaml") if f.rule == "visibility"]
+    assert "6 x function timeout (10s) + batching window (10s) = 70s" in visibility.message
