@@ -18,7 +18,15 @@ def run(arguments: list[str], cwd: Path, timeout: float = 180) -> subprocess.Com
     return subprocess.run(arguments, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("variant", [[], ["--fifo"], ["--django"]], ids=["standard", "fifo", "django"])
+# The standard app runs by default; the FIFO and Django variants (13 s each) with the slow suites.
+VARIANTS = [
+    pytest.param([], id="standard"),
+    pytest.param(["--fifo"], id="fifo", marks=pytest.mark.slow),
+    pytest.param(["--django"], id="django", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_a_new_app_validates_tests_and_runs_locally(tmp_path: Path, variant: list[str]) -> None:
     created = run([*CLI, "new", "my-app", *variant], tmp_path)
     assert created.returncode == 0, created.stderr
