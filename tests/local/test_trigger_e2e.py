@@ -114,43 +114,33 @@ def test_fifo_order_is_kept_under_failure(run_local: Any) -> None:
     assert [e["n"] for e in run.log()] == [0, 1, 2, 2, 3, 4]
 
 
-def test_maximum_concurrency_bounds_invocations(run_local: Any) -> None:
+@pytest.mark.parametrize(
+    ("scaling", "bound"),
+    [
+        ({"ScalingConfig": {"MaximumConcurrency": 2}}, 2),
+        # provisioned mode replaces MaximumConcurrency: at most MaximumPollers at once
+        ({"ProvisionedPollerConfig": {"MinimumPollers": 2, "MaximumPollers": 3}}, 3),
+    ],
+    ids=["maximum-concurrency", "provisioned-pollers"],
+)
+def test_the_trigger_bounds_its_invocations(run_local: Any, scaling: dict[str, Any], bound: int) -> None:
     run = run_local(
         lambda log: {
             **queue_pair("Q", visibility=30),
-            "Fn": function("busy", "Q", log_file=log, BatchSize=1, ScalingConfig={"MaximumConcurrency": 2}),
+            "Fn": function("busy", "Q", log_file=log, BatchSize=1, **scaling),
         },
         background=False,
     )
-    for n in range(8):
+    for n in range(4 * bound):
         run.send("Q", {"n": n})
     run.runtime.run_background()
-    run.wait_for(lambda: len(run.log()) == 8, seconds=30)
-    # Each invocation ran in an environment (a process) of its own function; never three at once.
+    run.wait_for(lambda: len(run.log()) == 4 * bound, seconds=30)
+    # Each invocation ran in an environment (a process) of its own function; never more than the bound.
     spans = [(e["start"], e["end"]) for e in run.log()]
     overlapping = max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans)
-    assert overlapping == 2
-    assert len({e["pid"] for e in run.log()}) == 2
-    assert run.runtime.functions["Fn"].stats.peak == 2
-
-
-def test_provisioned_pollers_bound_invocations_by_maximum_pollers(run_local: Any) -> None:
-    """ProvisionedPollerConfig (provisioned mode) replaces MaximumConcurrency: at most MaximumPollers."""
-    pollers = {"MinimumPollers": 2, "MaximumPollers": 3}
-    run = run_local(
-        lambda log: {
-            **queue_pair("Q", visibility=30),
-            "Fn": function("busy", "Q", log_file=log, BatchSize=1, ProvisionedPollerConfig=pollers),
-        },
-        background=False,
-    )
-    for n in range(9):
-        run.send("Q", {"n": n})
-    run.runtime.run_background()
-    run.wait_for(lambda: len(run.log()) == 9, seconds=30)
-    spans = [(e["start"], e["end"]) for e in run.log()]
-    assert max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans) == 3
-    assert run.runtime.functions["Fn"].stats.peak == 3
+    assert overlapping == bound
+    assert len({e["pid"] for e in run.log()}) == bound
+    assert run.runtime.functions["Fn"].stats.peak == bound
 
 
 def schedule(log: Path, expression: str = "rate(1 hour)", **target: Any) -> dict[str, Any]:
