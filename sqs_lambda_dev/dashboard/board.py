@@ -152,6 +152,3 @@ class QueueBoard:
                 if row.oldest_age is None:
                     row.oldest_age = self._ages.get(row.name)
         return rows
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False)

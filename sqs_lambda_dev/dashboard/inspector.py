@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,6 @@ class Inspector:
     journal: Path | None = None  # the local runtime's events (functions page), if there is one
     where: str = ""  # "sqs-lambda local", "endpoint http://...", "AWS eu-west-1"
     local: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def peek(self, url: str, count: int = 10) -> list[dict[str, Any]]:
         return ops.peek(self.backend, url, count, with_body=True)
