@@ -21,6 +21,7 @@ from .consuming.dispatch import Dispatcher, unknown_job_reason
 from .consuming.policy import JobPolicy, UnknownJobFate
 from .errors import ConfigurationError, RecordFailed
 from .jobs import BakedJob, Job
+from .middleware import Middleware
 from .registry import RawRoute, Registry
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Router:
     - ``signing_key``: a key, a list of keys, or a loader; unsigned or forged envelopes are rejected.
     - ``payload_buckets``: the buckets whose S3 pointers (AWS's extended-client format) it reads, besides
       ``$SQS_LAMBDA_PAYLOAD_BUCKET``; ``keep_payloads=True`` keeps the objects after the job succeeds.
+    - ``middleware``: code run around each job (see :mod:`sqs_lambda.middleware`); ``add_middleware`` adds more.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Router:
         signing_key: Any = None,
         payload_buckets: Sequence[str] = (),
         keep_payloads: bool = False,
+        middleware: Sequence[Middleware] = (),
     ) -> None:
         if tuple(accept) != ("sqs_lambda",):  # peers' formats are imported only when accepted
             from .wire.peers import FORMATS
@@ -98,6 +101,7 @@ class Router:
                 time_margin_ms=time_margin_ms,
                 max_concurrency=max_concurrency,
                 keep_payloads=keep_payloads,
+                middleware=tuple(middleware),
             ),
         )
         environment, hooked = settings.current(), False
@@ -147,6 +151,15 @@ class Router:
         """:meth:`lambda_handler`, with the SQS port for this invocation's effects passed in (worker mode,
         the test kit); the router's own port is left as it is."""
         return self.consumer.handle(event, context, port=port)
+
+    def add_middleware(self, middleware: Middleware) -> None:
+        """Run ``middleware`` around each job, after those added before it (see :mod:`sqs_lambda.middleware`)."""
+        settings = self.consumer.settings
+        settings.middleware = (*settings.middleware, middleware)
+
+    @property
+    def middleware(self) -> tuple[Middleware, ...]:
+        return self.consumer.settings.middleware
 
     def include_router(self, other: Router, prefix: str = "") -> None:
         """Make ``other``'s jobs and raw routes this router's, as Powertools' ``include_router`` does for

@@ -21,6 +21,7 @@ QUEUE_NAME = "SQS_LAMBDA_QUEUE_NAME"
 STAGE = "SQS_LAMBDA_STAGE"  # prefixes queue names: "{stage}-{name}"
 PAYLOAD_BUCKET = "SQS_LAMBDA_PAYLOAD_BUCKET"  # S3 pointers for messages over the size limit
 IDEMPOTENCY_TABLE = "SQS_LAMBDA_IDEMPOTENCY_TABLE"  # DynamoDB table of idempotent jobs
+TASK_RESULTS_TABLE = "SQS_LAMBDA_TASK_RESULTS_TABLE"  # DynamoDB table of django.tasks results
 LOG_ARGUMENTS = "SQS_LAMBDA_LOG_ARGUMENTS"
 METRICS = "SQS_LAMBDA_METRICS"
 METRICS_NAMESPACE = "SQS_LAMBDA_METRICS_NAMESPACE"
@@ -55,6 +56,10 @@ class Settings:
     @cached_property
     def stage(self) -> str:
         return self._environ.get(STAGE, "")
+
+    @cached_property
+    def task_results_table(self) -> str | None:
+        return self._text(TASK_RESULTS_TABLE)
 
     @cached_property
     def payload_bucket(self) -> str | None:

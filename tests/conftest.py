@@ -95,15 +95,30 @@ def shop_queue(sqs_local: LocalSqs) -> QueuePair:
 
 
 @pytest.fixture(scope="session")
+def task_queues(sqs_local: LocalSqs) -> dict[str, QueuePair]:
+    """The django.tasks queues: "default" and "emails" (stage "shop"), and the results table."""
+    os.environ["SQS_LAMBDA_TASK_RESULTS_TABLE"] = sqs_local.create_idempotency_table("task-results")
+    return {
+        "default": sqs_local.create_queue_pair("shop-tasks", max_receive_count=10),
+        "emails": sqs_local.create_queue_pair("shop-emails", max_receive_count=10),
+    }
+
+
+@pytest.fixture(scope="session")
 def django_project(
-    sqs_local: LocalSqs, shop_queue: QueuePair, tmp_path_factory: pytest.TempPathFactory
+    sqs_local: LocalSqs,
+    shop_queue: QueuePair,
+    task_queues: dict[str, QueuePair],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Any]:
     django = pytest.importorskip("django")
     from django.conf import settings as django_settings
 
     database = pathlib.Path(tmp_path_factory.mktemp("django")) / "db.sqlite3"
+    backport = ["django_tasks"] if django.VERSION < (6, 0) else []  # Django 6 has django.tasks built in
+    sqs_lambda_backend = "sqs_lambda.contrib.django.tasks.SQSLambdaBackend"
     django_settings.configure(
-        INSTALLED_APPS=["eb_sqs", "sqs_lambda.contrib.django", "djangoproject.shop"],
+        INSTALLED_APPS=[*backport, "eb_sqs", "sqs_lambda.contrib.django", "djangoproject.shop", "djangoproject.mail"],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(database)}},
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
         USE_TZ=True,
@@ -113,6 +128,25 @@ def django_project(
             "STAGE": "shop",
             "ENDPOINT_URL": sqs_local.url,
             "REGION": "us-east-1",
+        },
+        TASKS={
+            "default": {
+                "BACKEND": sqs_lambda_backend,
+                "QUEUES": ["default", "emails"],
+                "OPTIONS": {
+                    "queues": {"default": "tasks", "emails": "emails"},
+                    "results": "dynamodb",
+                    "max_retries": 2,
+                },
+            },
+            "database": {
+                "BACKEND": sqs_lambda_backend,
+                "OPTIONS": {"queues": {"default": "tasks"}, "results": "database"},
+            },
+            "tenants": {  # fair queues: the tenant set with context(tenant=...) is each task's group
+                "BACKEND": sqs_lambda_backend,
+                "OPTIONS": {"queues": {"default": "tasks"}, "group_id": lambda context: context.get("tenant")},
+            },
         },
     )
     django.setup()

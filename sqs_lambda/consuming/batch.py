@@ -17,6 +17,7 @@ Contract (by Lambda's rules):
   backoff via one ChangeMessageVisibilityBatch per 10 records, poison messages copied to the DLQ and
   then acknowledged. If the copy fails the record is reported failed instead: nothing is lost.
 - The answer names only ids from the batch, each at most once and never empty.
+- Middleware (:mod:`sqs_lambda.middleware`) sees each invoked record: before its job, and once settled.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import observe, settings
 from ..errors import ConfigurationError, MessageError, NoRouteError
+from ..middleware import JobRun, Middleware, Outcome, run_after
 from ..wire import envelope as wire
 from ..wire import records as rec
 from .cutoff import TimeCutoff
@@ -76,6 +78,7 @@ class ConsumerSettings:
         "fifo_skip_group_on_error",
         "keep_payloads",
         "max_concurrency",
+        "middleware",
         "raise_on_entire_batch_failure",
         "time_margin_ms",
     )
@@ -89,6 +92,7 @@ class ConsumerSettings:
         time_margin_ms: int = 3_000,
         max_concurrency: int = 10,
         keep_payloads: bool = False,
+        middleware: tuple[Middleware, ...] = (),
     ) -> None:
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
@@ -100,6 +104,7 @@ class ConsumerSettings:
         self.time_margin_ms = time_margin_ms
         self.max_concurrency = max_concurrency
         self.keep_payloads = keep_payloads
+        self.middleware = middleware
 
 
 class Batch:
@@ -122,7 +127,10 @@ class Batch:
         self.fates: list[Fate] = [DONE] * len(records)
         self.cutoff = TimeCutoff(context, self.settings.time_margin_ms)
         self.metrics = observe.BatchMetrics()
-        self.hooks = Hooks(self.metrics, observe.tracing_enabled(), port=lambda: self.backend)
+        self.middleware = self.settings.middleware
+        self.hooks = Hooks(
+            self.metrics, observe.tracing_enabled(), port=lambda: self.backend, middleware=self.middleware
+        )
         self.payloads_done: list[Any] = []  # S3 pointers of the jobs that succeeded
 
     @property
@@ -148,7 +156,7 @@ class Batch:
         blocked_groups: dict[str | None, int | None] = {}
         skip_group_only = self.settings.fifo_skip_group_on_error
         may_start = self.cutoff.may_start if self.context is not None else None  # no context: no clock
-        prepare, settle, hooks = self.prepare, self.settle, self.hooks
+        prepare, settle, hooks, middleware = self.prepare, self.settle, self.hooks, self.middleware
         for index, record in enumerate(records):
             if fifo and blocked_groups:
                 group = rec.group_id(record) if isinstance(record, dict) else None
@@ -168,6 +176,9 @@ class Batch:
             elif prepared.is_async and not fifo:
                 pending_async.append((index, prepared))
                 continue
+            elif middleware:
+                run = self.job_run(prepared, record)
+                fate = settle(record, prepared, await invoke(prepared, record, hooks, in_loop=False, run=run), run)
             else:
                 error = await invoke(prepared, record, hooks, in_loop=False)
                 if error is None and prepared.payload is None:
@@ -189,7 +200,8 @@ class Batch:
                     self.fates[index] = self.cut_off()
                     return
                 record = self.records[index]
-                self.fates[index] = self.settle(record, call, await invoke(call, record, self.hooks))
+                run = self.job_run(call, record) if self.middleware else None
+                self.fates[index] = self.settle(record, call, await invoke(call, record, self.hooks, run=run), run)
 
         async def run_all() -> None:
             semaphore = asyncio.Semaphore(self.settings.max_concurrency)
@@ -222,13 +234,23 @@ class Batch:
                 return early
         return call
 
-    def settle(self, record: Any, call: Call, error: BaseException | None) -> Fate:
+    def job_run(self, call: Call, record: Any) -> JobRun:
+        """What the middleware see of one invoked record."""
+        return JobRun(call, record, rec.receive_count(record) if record.__class__ is dict else 1, self.context)
+
+    def settle(self, record: Any, call: Call, error: BaseException | None, run: JobRun | None = None) -> Fate:
         """What became of an invoked call: done (its S3 payload to delete), or the failure policy's fate."""
         if error is None:
             if call.payload is not None:
                 self.payloads_done.append(call.payload)
+            if run is not None:
+                run_after(self.middleware, run, "succeeded")
             return DONE
-        return self.fail(record, call, error)
+        fate = self.fail(record, call, error)
+        if run is not None:
+            outcome: Outcome = "dead_lettered" if fate.verdict == Verdict.DONE else "retried"
+            run_after(self.middleware, run, outcome, error)
+        return fate
 
     def fail(self, record: Any, call: Call | None, error: BaseException) -> Fate:
         """The failure policy for one record: decided, carried out (a DLQ copy), counted and logged once."""

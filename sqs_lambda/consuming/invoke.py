@@ -12,6 +12,8 @@ Contract:
   means the job ran to success.
 - An idempotent job (``idempotent=True``) runs through :mod:`sqs_lambda.consuming.idempotency` (loaded then):
   at most once per key; a duplicate of a completed run succeeds without running.
+- Given a :class:`~sqs_lambda.middleware.JobRun` (the router has middleware), each middleware's
+  ``before_job`` runs first (an error there is the job's) and ``run.returned`` gets what the job returned.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import observe
 from ..context import CURRENT, running_with
+from ..middleware import run_before
 from ..observe import RUNNING
 
 if TYPE_CHECKING:
     from ..aws.sqs import SqsBackend
     from ..call import Call
+    from ..middleware import JobRun, Middleware
 
 
 class Hooks:
@@ -35,17 +39,19 @@ class Hooks:
     and the batch's SQS port (``port()``, resolved only when a job needs it: an idempotent job reads its
     queue's retention)."""
 
-    __slots__ = ("metrics", "observed", "port", "tracing")
+    __slots__ = ("metrics", "middleware", "observed", "port", "tracing")
 
     def __init__(
         self,
         metrics: observe.BatchMetrics | None = None,
         tracing: bool = False,
         port: Callable[[], SqsBackend] | None = None,
+        middleware: tuple[Middleware, ...] = (),
     ) -> None:
         self.metrics = metrics if metrics is not None and metrics.enabled else None
         self.tracing = tracing
-        self.observed = self.metrics is not None or tracing
+        self.middleware = middleware
+        self.observed = self.metrics is not None or tracing or bool(middleware)
         self.port = port
 
 
@@ -53,7 +59,9 @@ NO_HOOKS = Hooks()
 T = TypeVar("T")
 
 
-async def invoke(call: Call, record: Any = None, hooks: Hooks = NO_HOOKS, *, in_loop: bool = True) -> Exception | None:
+async def invoke(
+    call: Call, record: Any = None, hooks: Hooks = NO_HOOKS, *, in_loop: bool = True, run: JobRun | None = None
+) -> Exception | None:
     """Run ``call`` once (see the module docstring).
 
     ``in_loop=False``: no event loop runs here, so nothing is awaited on the caller's loop: an awaitable
@@ -66,12 +74,18 @@ async def invoke(call: Call, record: Any = None, hooks: Hooks = NO_HOOKS, *, in_
     try:
         if policy is not None and policy.idempotency is not None:
             with running_with(call.context), _traced(call.name, hooks):
+                if run is not None:
+                    run_before(hooks.middleware, run)
                 await _once(call, record, in_loop, hooks.port)
         elif hooks.observed or call.context or CURRENT.get():
             with running_with(call.context), _traced(call.name, hooks):
+                if run is not None:
+                    run_before(hooks.middleware, run)
                 result = call.target(*call.args, **call.kwargs)
                 if result is not None and inspect.isawaitable(result):
-                    await _completed(result, in_loop)
+                    result = await _completed(result, in_loop)
+                if run is not None:
+                    run.returned = result
         else:  # the common case, kept cheap: no context to install, nothing to observe
             result = call.target(*call.args, **call.kwargs)
             if result is not None and inspect.isawaitable(result):
@@ -122,15 +136,14 @@ async def _once(call: Call, record: Any, in_loop: bool, port: Callable[[], SqsBa
         idempotency.run_once(call, record, port)
 
 
-async def _completed(result: Awaitable[Any], in_loop: bool) -> None:
+async def _completed(result: Awaitable[Any], in_loop: bool) -> Any:
     """Await what a job returned; outside a loop (a sync function returning a coroutine), in a new one."""
     if in_loop:
-        await result
-        return
+        return await result
     try:
         import asyncio
 
-        asyncio.run(_awaiting(result))
+        return asyncio.run(_awaiting(result))
     except BaseException:
         if isinstance(result, Coroutine):
             result.close()  # never started: do not leave it to warn "never awaited"

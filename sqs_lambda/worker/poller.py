@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -57,9 +58,10 @@ class WorkerContext:
     log_group_name = ""
     log_stream_name = ""
 
-    def __init__(self, stopping: threading.Event) -> None:
+    def __init__(self, stopping: threading.Event, worker_id: str = "") -> None:
         self._stopping = stopping
         self.aws_request_id = str(uuid.uuid4())
+        self.worker_id = worker_id  # the worker's own id, the same for every batch it handles
 
     @property
     def stopping(self) -> bool:
@@ -98,6 +100,7 @@ class Worker:
         self.shutdown, self.grace = shutdown or Shutdown(), grace
         self.health_port, self.health_host = health_port, health_host
         self.stopping = threading.Event()  # no more receives
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.releasing = threading.Event()  # and a batch's unstarted records go back (a signal)
         self.handled = self.succeeded = self.failed = 0  # handled: received and handed to the router
         self._claimed = 0
@@ -220,7 +223,9 @@ class Worker:
                 delivery.records_of(messages, arn),
                 queue_url=self.queue_url,
                 port=self.port,
-                invoke=lambda event: self.router.handle(event, WorkerContext(self.releasing), port=self.port),
+                invoke=lambda event: self.router.handle(
+                    event, WorkerContext(self.releasing, self.worker_id), port=self.port
+                ),
             )
         finally:
             self._heartbeats.untrack(token)

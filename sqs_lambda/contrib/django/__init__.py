@@ -8,12 +8,15 @@
 - **Model instances as arguments**: a parameter typed with a model class travels as its primary key and
   is fetched again before the job runs; a missing row is a ``Reject`` naming the model and the key.
 - **Management commands**: ``sqs_worker``, ``sqs_status``, ``sqs_purge``, ``sqs_wait``.
+- **Django's task framework** (``django.tasks``, or the ``django_tasks`` backport): see
+  :mod:`sqs_lambda.contrib.django.tasks`.
 - **In Lambda**: :func:`lambda_handler` runs ``django.setup()`` once per container and
   ``close_old_connections()`` before and after each batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .conf import Settings, configure_router, settings
@@ -21,9 +24,10 @@ from .conf import Settings, configure_router, settings
 __all__ = ["Settings", "configure_router", "lambda_handler", "settings"]
 
 
-def lambda_handler(router: Any = None) -> Any:
+def lambda_handler(router: Any = None, *, make_router: Callable[[], Any] | None = None) -> Any:
     """A Lambda handler for a Django project's router (default: ``SQS_LAMBDA["ROUTER"]``).
 
+    ``make_router`` builds the router once Django is set up, instead (the ``django.tasks`` handler's).
     ``DJANGO_SETTINGS_MODULE`` must be set (the template's environment). ``django.setup()`` runs on the
     first invocation of each container; each batch is wrapped in ``close_old_connections()``, as
     long-lived Lambda containers need (a connection may have timed out between invocations)."""
@@ -37,7 +41,7 @@ def lambda_handler(router: Any = None) -> Any:
         if not apps.ready:
             django.setup()
         if state["router"] is None:
-            state["router"] = settings().router()
+            state["router"] = make_router() if make_router is not None else settings().router()
         close_old_connections()
         try:
             return state["router"].lambda_handler(event, context)
