@@ -17,6 +17,7 @@ metrics, payload size). cfn-lint's informational findings are shown as ``info``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 from sqs_lambda.consuming.cutoff import effective_margin_ms
 from sqs_lambda.wire import codec
 from sqs_lambda_dev.validate.current_aws import CurrentAws
+from sqs_lambda_dev.validate.django_tasks import DjangoTasks
 from sqs_lambda_dev.validate.readiness import Readiness
 from sqs_lambda_dev.validate.template import Template, load
 
@@ -92,6 +94,7 @@ class Doctor:
         found += self.check_policies()
         found += Readiness(self.t, Finding).findings()
         found += CurrentAws(self.t, Finding).findings()
+        found += DjangoTasks(self.t, Finding).findings()
         return found
 
     # -- rules ----------------------------------------------------------------------------------------
@@ -364,7 +367,8 @@ def lint(template: Template) -> list[Finding]:
     from cfnlint.api import lint as cfn_lint
 
     config = ManualArgs(regions=[template.region], include_checks=["I"])
-    matches = cfn_lint(codec.dumps(template.cfn), config=config)
+    # the standard library's JSON: SAM's translation holds str subclasses (Py27UniStr) msgspec refuses
+    matches = cfn_lint(json.dumps(template.cfn), config=config)
     found = []
     for match in matches:
         rule = str(match.rule.id)

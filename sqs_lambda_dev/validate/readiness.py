@@ -281,7 +281,7 @@ class Readiness:
                 )
                 continue
             table_id = self.t.logical_id_of(table) if isinstance(table, dict) else None
-            if not self._grants(function, IDEMPOTENCY_ACTIONS, table_id):
+            if not grants(self.t, function, IDEMPOTENCY_ACTIONS, table_id):
                 found.append(
                     self.finding(
                         "error",
@@ -293,21 +293,22 @@ class Readiness:
                 )
         return found
 
-    def _grants(self, function: str, actions: tuple[str, ...], table: str | None) -> bool:
-        role = self.t.logical_id_of(self.t.properties(function).get("Role"))
-        granted: set[str] = set()
-        for policy in self.t.properties(role).get("Policies", []) if role else []:
-            for statement in (policy.get("PolicyDocument") or {}).get("Statement", []) or []:
-                resources = str(statement.get("Resource"))
-                if statement.get("Effect") != "Allow" or (table and table not in resources and resources != "*"):
-                    continue
-                listed = statement.get("Action", [])
-                granted.update([listed] if isinstance(listed, str) else listed)
-        return all(action in granted or "dynamodb:*" in granted for action in actions)
-
-
 IDEMPOTENCY_VARIABLE = "SQS_LAMBDA_IDEMPOTENCY_TABLE"
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
+def grants(template: Template, function: str, actions: tuple[str, ...], table: str | None) -> bool:
+    """Whether ``function``'s role allows every one of ``actions`` on ``table`` (a logical id; None: any)."""
+    role = template.logical_id_of(template.properties(function).get("Role"))
+    granted: set[str] = set()
+    for policy in template.properties(role).get("Policies", []) if role else []:
+        for statement in (policy.get("PolicyDocument") or {}).get("Statement", []) or []:
+            resources = str(statement.get("Resource"))
+            if statement.get("Effect") != "Allow" or (table and table not in resources and resources != "*"):
+                continue
+            listed = statement.get("Action", [])
+            granted.update([listed] if isinstance(listed, str) else listed)
+    return all(action in granted or "dynamodb:*" in granted for action in actions)
 
 
 def uses_idempotent_jobs(code: Path) -> bool:

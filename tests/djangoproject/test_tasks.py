@@ -308,3 +308,12 @@ def test_system_checks_name_a_missing_queue_mapping_and_table(mail: Any, monkeyp
     monkeypatch.delenv("SQS_LAMBDA_TASK_RESULTS_TABLE")
     settings.expire()
     assert any("SQS_LAMBDA_TASK_RESULTS_TABLE" in m.msg for m in backend.check())
+
+
+def test_the_api_in_use_is_djangos_own_from_django_6_and_the_backport_before(django_project: Any) -> None:
+    import django
+
+    from sqs_lambda.contrib.django.tasks import api
+
+    assert api.SOURCE == ("django.tasks" if django.VERSION >= (6, 0) else "django_tasks")
+    assert api.Task.__module__ == f"{api.SOURCE}.base"
