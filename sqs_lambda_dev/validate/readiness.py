@@ -293,6 +293,7 @@ class Readiness:
                 )
         return found
 
+
 IDEMPOTENCY_VARIABLE = "SQS_LAMBDA_IDEMPOTENCY_TABLE"
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 

@@ -315,5 +315,5 @@ def test_the_api_in_use_is_djangos_own_from_django_6_and_the_backport_before(dja
 
     from sqs_lambda.contrib.django.tasks import api
 
-    assert api.SOURCE == ("django.tasks" if django.VERSION >= (6, 0) else "django_tasks")
+    assert ("django.tasks" if django.VERSION >= (6, 0) else "django_tasks") == api.SOURCE
     assert api.Task.__module__ == f"{api.SOURCE}.base"

@@ -17,7 +17,9 @@ def call(runtime: Any, path: str, body: dict[str, Any] | None = None) -> dict[st
         raise RuntimeError("the demo needs the template's HTTP API (the ApiFunction's events)")
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
-        f"{runtime.api_url}{path}", data=data, method="POST" if body is not None else "GET",
+        f"{runtime.api_url}{path}",
+        data=data,
+        method="POST" if body is not None else "GET",
         headers={"content-type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:
