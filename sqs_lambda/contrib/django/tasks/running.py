@@ -30,6 +30,7 @@ class TaskResults(Middleware):
 
     def __init__(self, tasks: dict[str, Any]) -> None:
         self.tasks = tasks
+        self.backends = {path: task.get_backend() for path, task in tasks.items()}  # looked up once
 
     def before_job(self, run: JobRun) -> None:
         task = self.tasks.get(run.job)
@@ -37,7 +38,7 @@ class TaskResults(Middleware):
             return  # one of the router's own jobs
         from django.utils import timezone
 
-        backend = task.get_backend()
+        backend = self.backends[run.job]
         envelope = run.call.envelope
         at = timezone.now()
         worker = run.worker_id or backend.worker_id
@@ -65,7 +66,7 @@ class TaskResults(Middleware):
         RUNNING.set(None)
         from django.utils import timezone
 
-        backend = result.task.get_backend()
+        backend = self.backends[run.job]
         at = timezone.now()
         final = outcome != "retried"
         if outcome == "succeeded":
