@@ -100,15 +100,20 @@ def test_enqueue_runs_in_lambda_and_get_result_answers_successful(
 
 
 def test_the_lambda_handler_runs_tasks_beside_the_projects_jobs(
-    mail: Any, sqs_local: LocalSqs, task_queues: dict[str, QueuePair]
+    mail: Any, sqs_local: LocalSqs, task_queues: dict[str, QueuePair], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import django.db
+
     from sqs_lambda.contrib.django.tasks import lambda_handler
     from sqs_lambda_testing import lambda_context, sqs_event
 
     result = mail.add.enqueue(20, 22)
     deliver_until(sqs_local, lambda_handler, task_queues["default"], finished(mail.add, result.id))
     assert mail.add.get_result(result.id).return_value == 42
+    closed: list[int] = []
+    monkeypatch.setattr(django.db, "close_old_connections", lambda: closed.append(1))
     assert lambda_handler(sqs_event(("note", {"text": "a router job"})), lambda_context()) == {"batchItemFailures": []}
+    assert closed == [1, 1]  # before and after the batch
 
 
 def test_an_async_task_through_aenqueue_and_aget_result(

@@ -8,7 +8,8 @@
 Batches mix sync and ``async def`` jobs (with and without a context), bad arguments, unknown jobs, text,
 foreign JSON, envelopes with one field of a wrong type or a malformed value, peers' formats (a malformed
 Celery ``eta`` included) and pickles, with receive counts 1-5 and handlers that succeed, raise, ``Retry``
-or ``Reject``; on standard and FIFO queues, through a plain router and one that accepts every peer format.
+or ``Reject``; on standard and FIFO queues, through a plain router, one that accepts every peer format, and one whose
+middleware fails (before some jobs, after every one).
 The default profile (300 examples) finds a lost ``async def`` job or a raising ``not_before`` from a
 clean start; ``HYPOTHESIS_PROFILE=deep`` runs 5,000.
 """
@@ -32,6 +33,7 @@ from hypothesis import strategies as st
 
 from sqs_lambda import Reject, Retry, Router
 from sqs_lambda.consuming import backoff, failure
+from sqs_lambda.middleware import JobRun, Middleware, Outcome
 from sqs_lambda_testing import lambda_context, sqs_record
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
@@ -48,11 +50,24 @@ def act(token: str, outcome: str) -> None:
     succeeded[token] += 1
 
 
-def build_router(accept: tuple[Any, ...]) -> Router:
+class Unruly(Middleware):
+    """A middleware that fails: before an async job that would succeed (so it does not run), and after
+    every job (which must change nothing)."""
+
+    def before_job(self, run: JobRun) -> None:
+        if run.job == "async_job" and run.call.kwargs.get("outcome") == "ok":
+            raise ConnectionError("the results store is down")
+
+    def after_job(self, run: JobRun, outcome: Outcome, error: BaseException | None) -> None:
+        raise ConnectionError("the results store is down")
+
+
+def build_router(accept: tuple[Any, ...], middleware: tuple[Middleware, ...] = ()) -> Router:
     router = Router(
         accept=accept,
         aliases={"tasks.sync_job": "sync_job", "app.tasks.sync_job": "sync_job"},
         default_backoff=backoff.immediate(),
+        middleware=middleware,
     )
 
     @router.job(max_retries=2)
@@ -78,6 +93,7 @@ def build_router(accept: tuple[Any, ...]) -> Router:
 ROUTERS = {
     "plain": build_router(("sqs_lambda",)),
     "peers": build_router(("sqs_lambda", "sqs_workers", "celery", "django_eb_sqs")),
+    "middleware": build_router(("sqs_lambda",), (Unruly(),)),
 }
 
 # -- what a record can be ------------------------------------------------------------------------------
