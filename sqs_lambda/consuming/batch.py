@@ -18,6 +18,8 @@ Contract (by Lambda's rules):
   then acknowledged. If the copy fails the record is reported failed instead: nothing is lost.
 - The answer names only ids from the batch, each at most once and never empty.
 - Middleware (:mod:`sqs_lambda.middleware`) sees each invoked record: before its job, and once settled.
+- With OpenTelemetry on (:mod:`sqs_lambda.otel`), each record is a ``process`` span, current while the
+  record is worked on, ended with its outcome.
 """
 
 from __future__ import annotations
@@ -26,14 +28,16 @@ import datetime as _dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .. import observe, settings
+from .. import observe, otel, settings
 from ..errors import ConfigurationError, MessageError, NoRouteError
 from ..middleware import JobRun, Middleware, Outcome, run_after
 from ..wire import envelope as wire
 from ..wire import records as rec
+from . import spans
 from .cutoff import TimeCutoff
 from .invoke import Hooks, drive, invoke
 from .policy import DONE, Attempt, Fate, JobPolicy, Verdict, decide, skipped
+from .spans import NO_SCOPE, RecordScope
 
 if TYPE_CHECKING:
     from ..aws.sqs import SqsBackend
@@ -132,6 +136,11 @@ class Batch:
             self.metrics, observe.tracing_enabled(), port=lambda: self.backend, middleware=self.middleware
         )
         self.payloads_done: list[Any] = []  # S3 pointers of the jobs that succeeded
+        active = otel.tracer()  # None unless OpenTelemetry is on: then nothing below is used
+        self.spans = otel.RecordSpans(active, rec.source_arn(first).rpartition(":")[2]) if active is not None else None
+        self.open_spans: dict[int, Any] = {}  # record index -> its span
+        self.span_outcomes: dict[int, str] = {}  # id(record) -> what fail() and the hops said
+        self.later: set[int] = set()  # indexes of async jobs whose spans end in run_concurrently
 
     @property
     def backend(self) -> SqsBackend:
@@ -156,38 +165,44 @@ class Batch:
         blocked_groups: dict[str | None, int | None] = {}
         skip_group_only = self.settings.fifo_skip_group_on_error
         may_start = self.cutoff.may_start if self.context is not None else None  # no context: no clock
-        prepare, settle, hooks, middleware = self.prepare, self.settle, self.hooks, self.middleware
+        prepare, settle, hooks, middleware, spans = self.prepare, self.settle, self.hooks, self.middleware, self.spans
         for index, record in enumerate(records):
-            if fifo and blocked_groups:
-                group = rec.group_id(record) if isinstance(record, dict) else None
-                if group in blocked_groups:
-                    fates[index] = skipped("an earlier message of its FIFO group failed", blocked_groups[group])
+            with RecordScope(self, index, record) if spans is not None else NO_SCOPE:  # OpenTelemetry's span
+                if fifo and blocked_groups:
+                    group = rec.group_id(record) if isinstance(record, dict) else None
+                    if group in blocked_groups:
+                        fates[index] = skipped("an earlier message of its FIFO group failed", blocked_groups[group])
+                        continue
+                    if not skip_group_only:  # not at fault: release it at once
+                        fates[index] = skipped("an earlier message of the FIFO batch failed", 0)
+                        continue
+                if may_start is not None and not may_start():
+                    for rest in range(index, len(records)):
+                        fates[rest] = self.cut_off()
+                    if spans is not None:  # the records never started get their spans too
+                        for rest in range(index + 1, len(records)):
+                            spans.end(spans.start(records[rest], rec.receive_count(records[rest])), "cut_off")
+                    break
+                prepared = prepare(record)
+                if isinstance(prepared, Fate):
+                    fate = prepared
+                elif prepared.is_async and not fifo:
+                    pending_async.append((index, prepared))
+                    if spans is not None:
+                        self.later.add(index)  # its span ends once it has run
                     continue
-                if not skip_group_only:  # not at fault: release it at once
-                    fates[index] = skipped("an earlier message of the FIFO batch failed", 0)
-                    continue
-            if may_start is not None and not may_start():
-                for rest in range(index, len(records)):
-                    fates[rest] = self.cut_off()
-                break
-            prepared = prepare(record)
-            if isinstance(prepared, Fate):
-                fate = prepared
-            elif prepared.is_async and not fifo:
-                pending_async.append((index, prepared))
-                continue
-            elif middleware:
-                run = self.job_run(prepared, record)
-                fate = settle(record, prepared, await invoke(prepared, record, hooks, in_loop=False, run=run), run)
-            else:
-                error = await invoke(prepared, record, hooks, in_loop=False)
-                if error is None and prepared.payload is None:
-                    continue  # the common case: nothing to settle
-                fate = settle(record, prepared, error)
-            if fate is not DONE:
-                fates[index] = fate
-                if fifo and fate.reported_failed:
-                    blocked_groups[rec.group_id(record)] = fate.visibility
+                elif middleware:
+                    run = self.job_run(prepared, record)
+                    fate = settle(record, prepared, await invoke(prepared, record, hooks, in_loop=False, run=run), run)
+                else:
+                    error = await invoke(prepared, record, hooks, in_loop=False)
+                    if error is None and prepared.payload is None:
+                        continue  # the common case: nothing to settle
+                    fate = settle(record, prepared, error)
+                if fate is not DONE:
+                    fates[index] = fate
+                    if fifo and fate.reported_failed:
+                        blocked_groups[rec.group_id(record)] = fate.visibility
         return pending_async
 
     def run_concurrently(self, pending: list[tuple[int, Call]]) -> None:
@@ -198,10 +213,14 @@ class Batch:
             async with semaphore:
                 if not self.cutoff.may_start():
                     self.fates[index] = self.cut_off()
+                    self.end_span(index)
                     return
                 record = self.records[index]
-                run = self.job_run(call, record) if self.middleware else None
-                self.fates[index] = self.settle(record, call, await invoke(call, record, self.hooks, run=run), run)
+                span = self.open_spans.get(index)
+                with self.spans.current(span) if self.spans is not None and span is not None else NO_SCOPE:
+                    run = self.job_run(call, record) if self.middleware else None
+                    self.fates[index] = self.settle(record, call, await invoke(call, record, self.hooks, run=run), run)
+                self.end_span(index)
 
         async def run_all() -> None:
             semaphore = asyncio.Semaphore(self.settings.max_concurrency)
@@ -213,6 +232,7 @@ class Batch:
             for index, call in pending:
                 if self.fates[index] is DONE:
                     self.fates[index] = self.settle(self.records[index], call, error)
+                self.end_span(index)
 
     # -- one record ---------------------------------------------------------------------------------
 
@@ -227,6 +247,8 @@ class Batch:
             return self.fail(record, None, error)
         except Exception as error:  # a decoder bug must not escape: the record stays in the queue
             return self.fail(record, None, error)
+        if self.spans is not None:
+            self.spans.job(otel.current_span(), call)
         envelope = call.envelope
         if envelope is not None and envelope.not_before is not None:
             early = self.defer_if_early(record, call, envelope)
@@ -264,6 +286,8 @@ class Batch:
             from . import effects  # imported on the first failure: a lighter cold start
 
             fate = effects.copy_to_dlq(self.backend, record, decided, job, attempt)
+        if self.spans is not None:
+            self.span_outcomes[id(record)] = "dead_lettered" if fate.verdict == Verdict.DONE else "retried"
         self.metrics.count(job or "-", "failed")
         self.metrics.count(job or "-", "dead_lettered" if fate.verdict == Verdict.DONE else "retried")
         observe.log_outcome(
@@ -291,12 +315,19 @@ class Batch:
         if not_before is None or not_before <= now:
             return None
         remaining = max(1, int((not_before - now).total_seconds() + 0.999))
+        if self.spans is not None:
+            self.span_outcomes[id(record)] = "deferred"
         if self.fifo:  # FIFO has no per-message delay: hold the message (and, by SQS's rule, its group)
             return Fate(Verdict.RETRY, visibility=min(remaining, 43_200), reason="not due yet")
         body = wire.rehop(envelope, self.dispatcher.hop_signer())
         from . import effects
 
         return effects.send_next_hop(self.backend, record, body, remaining, job=call.name, hop=envelope.hops + 1)
+
+    def end_span(self, index: int) -> None:
+        """End a record's span with its outcome (see :mod:`.spans`)."""
+        if self.spans is not None:
+            spans.end_record_span(self, index)
 
     # -- the answer ---------------------------------------------------------------------------------
 

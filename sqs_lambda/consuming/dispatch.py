@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .. import otel
 from ..call import Call
 from ..errors import JobArgumentError, NoRouteError, PickleRejectedError, UnknownJobError
 from ..wire import envelope as wire
@@ -80,7 +81,8 @@ class Dispatcher:
         from ..wire import payloads
 
         pointer = payloads.pointer_of(record["body"], message_id)
-        resolved = payloads.fetch(pointer, payloads.known_buckets(self.payload_buckets), message_id)
+        with otel.child("s3 get payload", **{"aws.s3.bucket": pointer.bucket, "aws.s3.key": pointer.key}):
+            resolved = payloads.fetch(pointer, payloads.known_buckets(self.payload_buckets), message_id)
         call = self.prepare({**record, "body": resolved}, message_id)
         call.payload = pointer
         return call

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import observe
+from .. import observe, otel
 from ..wire import records as rec
 from .failure import failure_reason, with_failure_attributes
 from .policy import Fate, Verdict
@@ -42,7 +42,8 @@ def copy_to_dlq(backend: SqsBackend, record: Any, fate: Fate, job: str | None, a
         attributes = with_failure_attributes(rec.send_attributes(record), reason)
         group = (rec.group_id(record) or "default") if dlq.fifo else rec.group_id(record)  # fair queues: kept
         dedup = f"dlq-{message_id}-{attempt}" if dlq.fifo else None
-        backend.send(dlq.url, record["body"], attributes, group_id=group, dedup_id=dedup)
+        with otel.child("dlq copy", **{"messaging.destination.name": dlq.name}):
+            backend.send(dlq.url, record["body"], attributes, group_id=group, dedup_id=dedup)
     except Exception as error:
         observe.log_loudly(
             "could not copy the poison message to the DLQ; it stays in its queue",

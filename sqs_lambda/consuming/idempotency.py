@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import observe
+from .. import observe, otel
 from .. import settings as _settings  # `settings` names an Idempotency below
 from ..context import INVOCATION
 from ..errors import ConfigurationError, Retry
@@ -142,10 +142,12 @@ def run_once(call: Call, record: Any, port: Callable[[], SqsBackend] | None = No
         function_kwargs={},
     )
     try:
-        handler.handle()
+        with otel.child("idempotency check", **{"sqs_lambda.job": call.name}):
+            handler.handle()
     except IdempotencyAlreadyInProgressError:
         raise Retry(f"another run of {call.name!r} with this idempotency key is in progress") from None
     if not ran:
+        otel.mark_current("sqs_lambda.outcome", "skipped_duplicate")
         observe.log_info(
             "duplicate skipped: this job already ran for its idempotency key",
             job=call.name,

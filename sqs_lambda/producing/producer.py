@@ -20,20 +20,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
-from .. import settings
+from .. import otel, settings
 from ..aws.sqs import Attributes, QueueInfo, SqsBackend, default_backend
 from ..context import current_context
-from ..errors import ConfigurationError, MessageTooLargeError, SendError
+from ..errors import ConfigurationError, MessageTooLargeError
 from ..wire import codec
 from ..wire import envelope as wire
-from .batching import NEVER_RETRIED, check_delay, pack
+from . import sending
+from .batching import check_delay
 from .queues import QueueRef
+from .sending import Outgoing
 
 if TYPE_CHECKING:
     import msgspec
@@ -42,11 +43,13 @@ if TYPE_CHECKING:
 
 
 class MessageOptions(TypedDict, total=False):
-    """A message's options: a delay in seconds (over 900: hops), and the FIFO group and deduplication ids."""
+    """A message's options: a delay in seconds (over 900: hops), the FIFO group and deduplication ids, and
+    message attributes of its own (for ``FilterCriteria`` or consoles; SQS allows 10 in all)."""
 
     delay: float | None
     group_id: str | None
     deduplication_id: str | None
+    attributes: Attributes | None
 
 
 class KnownJob(Protocol):
@@ -66,33 +69,7 @@ class KnowsJobs(Protocol):
 
 MAX_SQS_DELAY = 900
 STAGE_VARIABLE = settings.STAGE
-SEND_ATTEMPTS = 4
 FLUSH_AT = 500  # a batch() block sends what it holds once it reaches this many messages
-
-
-@dataclass(slots=True)
-class Outgoing:
-    """One encoded message, ready for a SendMessageBatch entry."""
-
-    body: str
-    attributes: dict[str, dict[str, Any]]
-    envelope_id: str
-    delay: int = 0
-    group_id: str | None = None
-    dedup_id: str | None = None
-    size: int = 0
-
-    def entry(self, entry_id: str) -> dict[str, Any]:
-        entry: dict[str, Any] = {"Id": entry_id, "MessageBody": self.body}
-        if self.attributes:
-            entry["MessageAttributes"] = self.attributes
-        if self.delay:
-            entry["DelaySeconds"] = self.delay
-        if self.group_id is not None:
-            entry["MessageGroupId"] = self.group_id
-        if self.dedup_id is not None:
-            entry["MessageDeduplicationId"] = self.dedup_id
-        return entry
 
 
 @dataclass
@@ -181,10 +158,10 @@ class Producer:
         """Send one job given its arguments as a mapping; returns its MessageId."""
         return self._submit(self.build(job, kwargs, **options))
 
-    def send_raw(self, body: Any, *, attributes: Attributes | None = None, **options: Unpack[MessageOptions]) -> str:
-        """Send a body without an envelope (a str as is, anything else as JSON)."""
+    def send_raw(self, body: Any, **options: Unpack[MessageOptions]) -> str:
+        """Send a body without an envelope (a str as is, anything else as JSON), with ``attributes=`` if any."""
         text = body if isinstance(body, str) else codec.dumps(body)
-        message = Outgoing(text, {k: dict(v) for k, v in (attributes or {}).items()}, wire.new_envelope_id())
+        message = Outgoing(text, _attributes(options.get("attributes") or {}), wire.new_envelope_id())
         self._finish(message, **options)
         return self._submit(message)
 
@@ -229,6 +206,10 @@ class Producer:
             check_delay(delay)
             not_before = _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=delay)
         context = current_context()
+        extra = options.get("attributes") or {}
+        active = otel.tracer()  # OpenTelemetry: a job enqueued by a job names its parent; no room, no attributes
+        if active is not None:
+            context = {**context, **otel.envelope_fields(1 + len(extra))}
         signer = None
         if self.signing_key is not None:
             from ..wire.signing import signer_for
@@ -237,7 +218,7 @@ class Producer:
         body, envelope_id = wire.encode_bytes(
             job, raw_kwargs, context=context or None, not_before=not_before, sign=signer
         )
-        message = Outgoing(body.decode(), wire.job_attributes(job), envelope_id)
+        message = Outgoing(body.decode(), {**wire.job_attributes(job), **_attributes(extra)}, envelope_id)
         self._finish(message, body_size=len(body), **options)
         return message
 
@@ -248,6 +229,10 @@ class Producer:
             options.get("group_id"),
             options.get("deduplication_id"),
         )
+        if len(message.attributes) > otel.MAX_ATTRIBUTES:
+            raise ConfigurationError(
+                f"message {message.envelope_id} has {len(message.attributes)} attributes: SQS allows 10"
+            )
         info = self.info
         if delay:
             check_delay(delay)
@@ -267,7 +252,7 @@ class Producer:
         elif deduplication_id is not None:
             raise ConfigurationError(f"queue {info.name} is not FIFO: deduplication_id applies to FIFO queues only")
         wire.check_content(
-            message.body, message.attributes, entry=f"message {message.envelope_id} ({_job_of(message)})"
+            message.body, message.attributes, entry=f"message {message.envelope_id} ({sending.job_of(message)})"
         )
         message.size = wire.message_size(message.body, message.attributes, body_size=body_size)
         threshold = min(self.payload_threshold or info.max_message_size, info.max_message_size)
@@ -309,81 +294,10 @@ class Producer:
         """Send encoded messages; raise SendError naming every one that could not be sent."""
         if not messages:
             return []
-        groups = list(pack(messages))
-        workers = min(concurrency or self.concurrency, len(groups))
-        if workers > 1 and not self.info.fifo:  # FIFO order within a group needs one sender
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(pool.map(self._send_group, groups))
-        else:
-            outcomes = [self._send_group(group) for group in groups]
-        message_ids: list[str] = []
-        unsent: list[dict[str, Any]] = []
-        for sent, failed in outcomes:
-            message_ids += sent
-            unsent += failed
-        if unsent:
-            error = SendError(unsent)
-            error.sent = [m for m in message_ids if m]  # type: ignore[attr-defined]
-            raise error
-        return message_ids
-
-    def _send_group(self, group: Sequence[Outgoing]) -> tuple[list[str], list[dict[str, Any]]]:
-        """One batch (<= 10 entries, <= 1 MiB) with bounded retries of the entries SQS failed.
-
-        One retry layer per call: a request that fails as a whole was already retried by botocore
-        (standard mode, 4 attempts) and is final here; this loop retries only the entries a successful
-        response lists in ``Failed`` without the sender's fault, which botocore cannot see.
-        Every entry ends in exactly one of: sent (its MessageId), or unsent with its last error.
-        """
-        ids: dict[str, str] = {}
-        pending = {str(i): message for i, message in enumerate(group)}
-        failures: dict[str, dict[str, Any]] = {}  # the last error of each entry not sent (yet)
-        for attempt in range(SEND_ATTEMPTS):
-            if attempt:
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-            try:
-                response = self.backend.send_batch(self.queue_url, [m.entry(i) for i, m in pending.items()])
-            except Exception as error:  # botocore's standard mode already retried the request: final
-                failures.update(
-                    {
-                        i: {"Id": i, "Code": type(error).__name__, "Message": str(error)[:300], "SenderFault": False}
-                        for i in pending
-                    }
-                )
-                break
-            for success in response.get("Successful", []):
-                if success["Id"] in pending:
-                    ids[success["Id"]] = success["MessageId"]
-                    failures.pop(success["Id"], None)
-            reported = {failure["Id"]: dict(failure) for failure in response.get("Failed", [])}
-            retry_later: dict[str, Outgoing] = {}
-            for entry_id, message in pending.items():
-                if entry_id in ids:
-                    continue
-                failure = reported.get(entry_id) or {
-                    "Id": entry_id,
-                    "Code": "MissingFromResponse",
-                    "Message": "SQS reported neither success nor failure",
-                    "SenderFault": False,
-                }
-                failures[entry_id] = failure
-                # An entry SQS refuses for its content fails again, whatever SenderFault says (LocalStack
-                # answers false): it is not retried.
-                if not failure.get("SenderFault") and failure.get("Code") not in NEVER_RETRIED:
-                    retry_later[entry_id] = message
-            pending = retry_later
-            if not pending:
-                break
-        unsent = [
-            {**failures[i], "Id": group[int(i)].envelope_id, "Job": _job_of(group[int(i)])}
-            for i in sorted(failures, key=int)
-            if i not in ids
-        ]
-        return [ids[str(i)] for i in range(len(group)) if str(i) in ids], unsent
+        return sending.send_all(
+            self.backend, self.queue_url, messages, concurrency=concurrency or self.concurrency, fifo=self.info.fifo
+        )
 
 
-def _job_of(message: Outgoing) -> str:
-    attribute = message.attributes.get(wire.JOB_ATTRIBUTE, {})
-    return str(attribute.get("StringValue", "(raw)"))
+def _attributes(attributes: Attributes) -> dict[str, dict[str, Any]]:
+    return {name: dict(value) for name, value in attributes.items()}

@@ -29,6 +29,7 @@ def test_the_runtime_is_a_few_named_rooms() -> None:
         "context",
         "settings",
         "observe",
+        "otel",
     }
 
 

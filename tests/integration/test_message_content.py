@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from sqs_lambda import Producer, Router
 from sqs_lambda.aws.sqs import AwsSqs, ForwardingSqs
 from sqs_lambda.errors import InvalidMessageContentError, SendError
-from sqs_lambda.producing.producer import Outgoing
+from sqs_lambda.producing.sending import Outgoing
 from sqs_lambda.wire.envelope import refused_character
 from sqs_lambda_testing.sqs import LocalSqs
 
