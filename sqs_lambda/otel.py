@@ -26,10 +26,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from . import settings
+
 TRACEPARENT, TRACESTATE = "traceparent", "tracestate"
 PARENT_LINEAGE = "parent_lineage_id"  # in an envelope's context: the job that enqueued this one
 MAX_ATTRIBUTES = 10  # SQS's limit of message attributes per message
-_provider: Any = None  # use_tracer_provider's
+_provider: Any = None  # use_tracer_provider's, or the one SQS_LAMBDA_OTEL set up
+_refused: list[str] = []  # an SQS_LAMBDA_OTEL that cannot work here (said once)
 
 
 def use_tracer_provider(provider: Any) -> None:
@@ -41,6 +44,8 @@ def use_tracer_provider(provider: Any) -> None:
 def tracer() -> Any:
     """The tracer when tracing is on (see the module docstring), else None."""
     provider = _provider
+    if provider is None and settings.current().otel_exporter and not _refused:
+        provider = _configured(str(settings.current().otel_exporter))
     if provider is None:
         trace = sys.modules.get("opentelemetry.trace")
         if trace is None:
@@ -49,6 +54,60 @@ def tracer() -> Any:
         if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
             return None
     return provider.get_tracer("sqs_lambda")
+
+
+SDK_MISSING = "opentelemetry-sdk is not installed (pip install 'opentelemetry-sdk')"
+OTLP_MISSING = (
+    "the OTLP exporter is not installed (pip install 'opentelemetry-sdk' 'opentelemetry-exporter-otlp-proto-http')"
+)
+
+
+def exporter_problem(kind: str) -> str | None:
+    """Why ``SQS_LAMBDA_OTEL=kind`` cannot work here (one line), or None."""
+    import importlib.util
+
+    def missing(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is None
+        except ModuleNotFoundError:  # a parent package is missing
+            return True
+
+    if kind not in ("console", "otlp"):
+        return f"unknown OpenTelemetry exporter {kind!r}: console or otlp"
+    if missing("opentelemetry.sdk"):
+        return SDK_MISSING
+    if kind == "otlp" and missing("opentelemetry.exporter.otlp.proto.http"):
+        return OTLP_MISSING
+    return None
+
+
+def _configured(kind: str) -> Any:
+    """``SQS_LAMBDA_OTEL``: the SDK's provider with a console or OTLP exporter (``sqs-lambda local --otel``),
+    set once as the global provider; spans are exported as each ends. None when it cannot be (said once)."""
+    global _provider
+    problem = exporter_problem(kind)
+    if problem is not None:
+        from . import observe
+
+        observe.log_loudly(f"{settings.OTEL_EXPORTER}={kind}: {problem}; tracing is off")
+        _refused.append(kind)  # said once
+        return None
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+    if kind == "otlp":  # the endpoint: OTEL_EXPORTER_OTLP_ENDPOINT, as the exporter reads it
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter: Any = OTLPSpanExporter()
+    else:
+        exporter = ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + "\n")
+    provider = TracerProvider(resource=Resource.create({"service.name": settings.current().service_name}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
 
 
 def _api() -> Any:

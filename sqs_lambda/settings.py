@@ -29,6 +29,7 @@ TRACING = "SQS_LAMBDA_TRACING"
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 PREWARM = "SQS_LAMBDA_PREWARM"  # warm the failure path at init (boto3, the queue's and DLQ's facts)
 CLOCK_SKEW = "SQS_LAMBDA_CLOCK_SKEW"  # seconds this function's clock is off, for delays (chaos testing)
+OTEL_EXPORTER = "SQS_LAMBDA_OTEL"  # "console" or "otlp": set up OpenTelemetry's SDK here (sqs-lambda local --otel)
 INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"  # Lambda's: "snap-start" under SnapStart
 
 
@@ -56,6 +57,10 @@ class Settings:
     @cached_property
     def stage(self) -> str:
         return self._environ.get(STAGE, "")
+
+    @cached_property
+    def otel_exporter(self) -> str | None:
+        return self._text(OTEL_EXPORTER)
 
     @cached_property
     def task_results_table(self) -> str | None:

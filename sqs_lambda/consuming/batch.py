@@ -37,7 +37,7 @@ from . import spans
 from .cutoff import TimeCutoff
 from .invoke import Hooks, drive, invoke
 from .policy import DONE, Attempt, Fate, JobPolicy, Verdict, decide, skipped
-from .spans import NO_SCOPE, RecordScope
+from .spans import NO_SCOPE, traced_records
 
 if TYPE_CHECKING:
     from ..aws.sqs import SqsBackend
@@ -166,43 +166,48 @@ class Batch:
         skip_group_only = self.settings.fifo_skip_group_on_error
         may_start = self.cutoff.may_start if self.context is not None else None  # no context: no clock
         prepare, settle, hooks, middleware, spans = self.prepare, self.settle, self.hooks, self.middleware, self.spans
-        for index, record in enumerate(records):
-            with RecordScope(self, index, record) if spans is not None else NO_SCOPE:  # OpenTelemetry's span
-                if fifo and blocked_groups:
-                    group = rec.group_id(record) if isinstance(record, dict) else None
-                    if group in blocked_groups:
-                        fates[index] = skipped("an earlier message of its FIFO group failed", blocked_groups[group])
-                        continue
-                    if not skip_group_only:  # not at fault: release it at once
-                        fates[index] = skipped("an earlier message of the FIFO batch failed", 0)
-                        continue
-                if may_start is not None and not may_start():
-                    for rest in range(index, len(records)):
-                        fates[rest] = self.cut_off()
-                    if spans is not None:  # the records never started get their spans too
-                        for rest in range(index + 1, len(records)):
-                            spans.end(spans.start(records[rest], rec.receive_count(records[rest])), "cut_off")
-                    break
-                prepared = prepare(record)
-                if isinstance(prepared, Fate):
-                    fate = prepared
-                elif prepared.is_async and not fifo:
-                    pending_async.append((index, prepared))
-                    if spans is not None:
-                        self.later.add(index)  # its span ends once it has run
+        if spans is not None:
+            prepare = self.prepare_traced
+        # with OpenTelemetry on, each record is a span, current while its body runs (see .spans)
+        traced = traced_records(self, records) if spans is not None else None
+        for index, record in traced if traced is not None else enumerate(records):
+            if fifo and blocked_groups:
+                group = rec.group_id(record) if isinstance(record, dict) else None
+                if group in blocked_groups:
+                    fates[index] = skipped("an earlier message of its FIFO group failed", blocked_groups[group])
                     continue
-                elif middleware:
-                    run = self.job_run(prepared, record)
-                    fate = settle(record, prepared, await invoke(prepared, record, hooks, in_loop=False, run=run), run)
-                else:
-                    error = await invoke(prepared, record, hooks, in_loop=False)
-                    if error is None and prepared.payload is None:
-                        continue  # the common case: nothing to settle
-                    fate = settle(record, prepared, error)
-                if fate is not DONE:
-                    fates[index] = fate
-                    if fifo and fate.reported_failed:
-                        blocked_groups[rec.group_id(record)] = fate.visibility
+                if not skip_group_only:  # not at fault: release it at once
+                    fates[index] = skipped("an earlier message of the FIFO batch failed", 0)
+                    continue
+            if may_start is not None and not may_start():
+                for rest in range(index, len(records)):
+                    fates[rest] = self.cut_off()
+                if spans is not None:  # the records never started get their spans too
+                    for rest in range(index + 1, len(records)):
+                        spans.end(spans.start(records[rest], rec.receive_count(records[rest])), "cut_off")
+                break
+            prepared = prepare(record)
+            if isinstance(prepared, Fate):
+                fate = prepared
+            elif prepared.is_async and not fifo:
+                pending_async.append((index, prepared))
+                if spans is not None:
+                    self.later.add(index)  # its span ends once it has run
+                continue
+            elif middleware:
+                run = self.job_run(prepared, record)
+                fate = settle(record, prepared, await invoke(prepared, record, hooks, in_loop=False, run=run), run)
+            else:
+                error = await invoke(prepared, record, hooks, in_loop=False)
+                if error is None and prepared.payload is None:
+                    continue  # the common case: nothing to settle
+                fate = settle(record, prepared, error)
+            if fate is not DONE:
+                fates[index] = fate
+                if fifo and fate.reported_failed:
+                    blocked_groups[rec.group_id(record)] = fate.visibility
+        if traced is not None:
+            traced.close()  # ends the last record's span after a break
         return pending_async
 
     def run_concurrently(self, pending: list[tuple[int, Call]]) -> None:
@@ -247,8 +252,6 @@ class Batch:
             return self.fail(record, None, error)
         except Exception as error:  # a decoder bug must not escape: the record stays in the queue
             return self.fail(record, None, error)
-        if self.spans is not None:
-            self.spans.job(otel.current_span(), call)
         envelope = call.envelope
         if envelope is not None and envelope.not_before is not None:
             early = self.defer_if_early(record, call, envelope)
@@ -259,6 +262,13 @@ class Batch:
     def job_run(self, call: Call, record: Any) -> JobRun:
         """What the middleware see of one invoked record."""
         return JobRun(call, record, rec.receive_count(record) if record.__class__ is dict else 1, self.context)
+
+    def prepare_traced(self, record: Any) -> Call | Fate:
+        """:meth:`prepare`, the job's fields given to the record's span (OpenTelemetry on)."""
+        prepared = self.prepare(record)
+        if self.spans is not None and not isinstance(prepared, Fate):
+            self.spans.job(otel.current_span(), prepared)
+        return prepared
 
     def settle(self, record: Any, call: Call, error: BaseException | None, run: JobRun | None = None) -> Fate:
         """What became of an invoked call: done (its S3 payload to delete), or the failure policy's fate."""
@@ -317,6 +327,7 @@ class Batch:
         remaining = max(1, int((not_before - now).total_seconds() + 0.999))
         if self.spans is not None:
             self.span_outcomes[id(record)] = "deferred"
+            self.spans.job(otel.current_span(), call)
         if self.fifo:  # FIFO has no per-message delay: hold the message (and, by SQS's rule, its group)
             return Fate(Verdict.RETRY, visibility=min(remaining, 43_200), reason="not due yet")
         body = wire.rehop(envelope, self.dispatcher.hop_signer())

@@ -1,9 +1,11 @@
 """A batch's OpenTelemetry spans (:mod:`sqs_lambda.otel`): each record's ``process`` span, current while
 :class:`~sqs_lambda.consuming.batch.Batch` works on the record, ended with its outcome. Used only when
-tracing is on; ``NO_SCOPE`` is what the batch's loop enters otherwise (nothing)."""
+tracing is on: the batch's loop then iterates :func:`traced_records` instead of ``enumerate(records)``,
+so with tracing off the per-record path is what it was."""
 
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from ..wire import records as rec
@@ -63,3 +65,15 @@ class _NoScope:
 
 
 NO_SCOPE = _NoScope()
+
+
+def traced_records(batch: Any, records: Sequence[Any]) -> Generator[tuple[int, Any], None, None]:
+    """``enumerate(records)``, each record's span current while the loop's body runs on it and ended
+    when the body is done (the next record is asked for, or the generator is closed after a break)."""
+    for index, record in enumerate(records):
+        scope = RecordScope(batch, index, record)
+        scope.__enter__()
+        try:
+            yield index, record
+        finally:
+            scope.__exit__(None, None, None)

@@ -42,6 +42,14 @@ def local(
         bool, typer.Option("--no-dashboard", help="Do not serve the job inspector (--until-idle never does).")
     ] = False,
     dashboard_port: Annotated[int, typer.Option(help="The job inspector's port on 127.0.0.1 (0: a free one).")] = 0,
+    otel: Annotated[
+        str | None,
+        typer.Option(
+            metavar="console|otlp",
+            help="Trace every function with OpenTelemetry: print the spans, or export them to "
+            "OTEL_EXPORTER_OTLP_ENDPOINT (needs opentelemetry-sdk; otlp also opentelemetry-exporter-otlp-proto-http).",
+        ),
+    ] = None,
 ) -> None:
     """Run the template here: an embedded SQS endpoint, its queues, functions, triggers and schedules."""
     from sqs_lambda_dev.local.chaos import ChaosSpec
@@ -52,6 +60,12 @@ def local(
     from sqs_lambda_dev.local.stopping import FORCED_EXIT_CODE, StopSignals
 
     parameters = parse_parameters(parameter)
+    if otel is not None:
+        from sqs_lambda.otel import exporter_problem
+
+        problem = exporter_problem(otel)
+        if problem is not None:
+            raise ValueError(f"--otel {otel}: {problem}")
     chaos_spec = ChaosSpec.parse(chaos) if chaos is not None else None
     display = Display(json_output=json_output)
     runtime = LocalRuntime(
@@ -63,6 +77,7 @@ def local(
             parameters=parameters,
             reload=not no_reload,
             chaos=chaos_spec,
+            otel=otel,
         ),
         on_event=display.event,
     )

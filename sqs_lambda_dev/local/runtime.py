@@ -24,6 +24,7 @@ from typing import Any
 from sqs_lambda.aws import LOCAL_KEY_PAIR, AwsConfig
 from sqs_lambda.aws.sqs import AwsSqs
 from sqs_lambda.errors import ConfigurationError
+from sqs_lambda.settings import OTEL_EXPORTER
 from sqs_lambda_dev.engine.moto_server import ENDPOINT_VARIABLES, LOCAL_KEYS, EmbeddedEngine
 from sqs_lambda_dev.engine.moto_speedups import unverified_notice
 from sqs_lambda_dev.local.chaos import Chaos, ChaosSpec
@@ -55,6 +56,7 @@ class RuntimeOptions:
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))  # schedules (tests fake it)
     chaos: ChaosSpec | None = None  # faults injected on purpose (--chaos)
     journal: bool = True  # keep the event stream in state_dir/events.jsonl (the job inspector reads it)
+    otel: str | None = None  # "console" or "otlp": every function traces with OpenTelemetry's SDK (--otel)
 
 
 def state_path(directory: Path | str = STATE_DIR) -> Path:
@@ -218,7 +220,11 @@ class LocalRuntime:
         return self.aws.client(service)
 
     def function_environment(self) -> dict[str, str]:
-        return function_environment(self.endpoint, local_keys=self.credentials is not None)
+        environment = function_environment(self.endpoint, local_keys=self.credentials is not None)
+        if self.options.otel:  # the functions set up the SDK themselves (sqs_lambda.otel), with this shell's OTEL_*
+            environment[OTEL_EXPORTER] = self.options.otel
+            environment.update({k: v for k, v in os.environ.items() if k.startswith("OTEL_")})
+        return environment
 
     def _write_state(self) -> None:
         assert self.template is not None

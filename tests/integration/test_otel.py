@@ -227,3 +227,18 @@ def test_without_a_provider_nothing_of_opentelemetry_is_imported() -> None:
     done = subprocess.run([sys.executable, "-c", NO_PROVIDER], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_local_otel_otlp_without_the_exporter_is_one_clear_line(tmp_path: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sqs_lambda_dev.cli", "local", "--otel", "otlp"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: --otel otlp: the OTLP exporter is not installed "
+        "(pip install 'opentelemetry-sdk' 'opentelemetry-exporter-otlp-proto-http')"
+    ]
