@@ -3,8 +3,9 @@ redriven, succeeded. A job is found by its envelope id, which its retries, hops,
 keep.
 
 - :func:`journal_timeline` (``sqs-lambda local``): the runtime's journal: its ``attempt`` events (function,
-  request id, duration, outcome), the router's JSON log lines (they carry ``envelope_id``), and the
-  dashboard's own actions (``sent``, ``redriven``, ``deleted``, ``resent``).
+  request id, duration, outcome), the router's JSON log lines (they carry ``envelope_id``), the job's
+  OpenTelemetry spans when the functions print them (``--otel console``: their ``sqs_lambda.lineage_id``
+  is the envelope id), and the dashboard's own actions (``sent``, ``redriven``, ``deleted``, ``resent``).
 - :func:`logs_timeline` (AWS): the functions' CloudWatch Logs, searched for the envelope id (the router
   logs a record that did not simply succeed; a success writes no line there), plus the dashboard's actions.
 """
@@ -113,7 +114,9 @@ def journal_timeline(path: Path, envelope_id: str) -> list[Entry]:
             entries.append(Entry(at, str(kind), str(event.get("summary") or kind), details=_public(event)))
         elif kind == "log":
             record = json_line(str(event.get("line", "")))
-            if record is not None and record.get("envelope_id") == envelope_id:
+            if record is not None and (record.get("attributes") or {}).get("sqs_lambda.lineage_id") == envelope_id:
+                entries.append(span_entry(record, str(event.get("function") or "")))
+            elif record is not None and record.get("envelope_id") == envelope_id:
                 entry = _fate_entry(at, record, str(event.get("function") or ""))
                 entries.append(entry)
                 if entry.kind == "dead-lettered":
@@ -130,6 +133,27 @@ def journal_timeline(path: Path, envelope_id: str) -> list[Entry]:
             entry.summary = entry.summary.replace(": succeeded,", ": sent to the DLQ,")
             entry.details["outcome"] = "dead_lettered"
     return sorted(entries, key=lambda entry: (entry.time, _ORDER.get(entry.kind, 5)))
+
+
+def span_entry(span: dict[str, Any], function: str) -> Entry:
+    """An OpenTelemetry span as the console exporter prints it (JSON), as a timeline entry."""
+    import datetime as dt
+
+    def moment(text: Any) -> float:
+        try:
+            return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return 0.0
+
+    started, ended = moment(span.get("start_time")), moment(span.get("end_time"))
+    attributes = span.get("attributes") or {}
+    context = span.get("context") or {}
+    outcome = attributes.get("sqs_lambda.outcome")
+    summary = f"{span.get('name')}" + (f": {outcome}" if outcome else "") + f", {(ended - started) * 1000:.0f} ms"
+    details = {"trace_id": context.get("trace_id"), "span_id": context.get("span_id"), "attributes": attributes}
+    return Entry(
+        started, "span", f"{summary} (trace {str(context.get('trace_id', ''))[2:]})", function, details=details
+    )
 
 
 _ORDER = {"sent": 0, "redriven": 1, "resent": 1, "received": 2, "retry": 3, "dead-lettered": 3, "succeeded": 4}

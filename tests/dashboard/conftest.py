@@ -162,7 +162,8 @@ def example_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleRun
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     stderr = (directory / "stderr.txt").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "sqs_lambda_dev.cli", "local", "--demo", "--json", "--no-reload"],
+        # --otel console: the functions print their spans, and the timelines show them
+        [sys.executable, "-m", "sqs_lambda_dev.cli", "local", "--demo", "--json", "--no-reload", "--otel", "console"],
         cwd=directory,
         stdout=subprocess.PIPE,
         stderr=stderr,

@@ -281,3 +281,26 @@ def test_queues_that_cannot_be_listed_are_one_line_on_the_board() -> None:
     assert board.error == (
         'the queues cannot be listed: ConnectionError: Could not connect to the endpoint URL: "http://127.0.0.1:9/"'
     )
+
+
+def test_a_timeline_shows_the_jobs_spans_as_the_console_exporter_prints_them(tmp_path: Path) -> None:
+    sdk = pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("process jobs", attributes={"sqs_lambda.lineage_id": "E"}) as span:
+        span.set_attribute("sqs_lambda.outcome", "succeeded")
+    with tracer.start_as_current_span("process jobs", attributes={"sqs_lambda.lineage_id": "OTHER"}):
+        pass
+    journal = Journal(tmp_path / "events.jsonl")
+    for finished in exporter.get_finished_spans():  # what `--otel console` prints, one JSON line per span
+        journal("log", {"function": "worker", "line": finished.to_json(indent=None)})
+    (entry,) = journal_timeline(tmp_path / "events.jsonl", "E")
+    assert entry.kind == "span" and entry.function == "worker"
+    assert (
+        entry.summary.startswith("process jobs: succeeded, ") and format(span.context.trace_id, "032x") in entry.summary
+    )

@@ -65,7 +65,23 @@ def test_every_python_snippet_runs_as_written(sqs_local: Any, heading: str, code
     for name in ("jobs", "prod-jobs"):
         sqs_local.backend.client().create_queue(QueueName=name)
     aws.client("s3").create_bucket(Bucket="my-payloads")
-    exec(compile(code, f"README.md ({heading})", "exec"), {"__name__": "readme_snippet"})
+    try:
+        exec(compile(code, f"README.md ({heading})", "exec"), {"__name__": "readme_snippet"})
+    finally:
+        forget_global_tracer_provider()
+
+
+def forget_global_tracer_provider() -> None:
+    """The tracing snippet sets OpenTelemetry's global provider, once per process by design: the other
+    tests must not trace into it (OpenTelemetry's own tests reset it the same way)."""
+    import sys
+
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is not None and trace._TRACER_PROVIDER is not None:
+        from opentelemetry.util._once import Once
+
+        trace._TRACER_PROVIDER = None
+        trace._TRACER_PROVIDER_SET_ONCE = Once()
 
 
 def test_the_large_payloads_example_sends_a_pointer(sqs_local: Any) -> None:
@@ -76,3 +92,16 @@ def test_the_large_payloads_example_sends_a_pointer(sqs_local: Any) -> None:
     before = aws.client("s3").list_objects_v2(Bucket="my-payloads")["KeyCount"]
     exec(snippet("Large payloads"), {})
     assert aws.client("s3").list_objects_v2(Bucket="my-payloads")["KeyCount"] == before + 1
+
+
+def test_the_tracing_snippet_turns_tracing_on_and_leaves_it_off_for_the_others(sqs_local: Any) -> None:
+    from sqs_lambda import otel
+
+    (code,) = [code for heading, code in SNIPPETS if "OpenTelemetry" in heading]
+    namespace: dict[str, Any] = {"__name__": "readme_snippet"}
+    try:
+        exec(compile(code, "README.md (tracing)", "exec"), namespace)
+        assert otel.tracer() is not None
+    finally:
+        forget_global_tracer_provider()
+    assert otel.tracer() is None
