@@ -242,3 +242,31 @@ def test_local_otel_otlp_without_the_exporter_is_one_clear_line(tmp_path: Any) -
         "error: --otel otlp: the OTLP exporter is not installed "
         "(pip install 'opentelemetry-sdk' 'opentelemetry-exporter-otlp-proto-http')"
     ]
+
+
+def test_worker_mode_makes_the_same_spans(
+    spans: InMemorySpanExporter, sqs_local: LocalSqs, sqs_queue: QueuePair
+) -> None:
+    from sqs_lambda.worker import Worker
+    from sqs_lambda.worker.shutdown import Shutdown
+
+    router = Router(queue_url=sqs_queue.url)
+    router.job("work")(lambda: None)
+    router.producer.send("work")
+    worker = Worker(router, sqs_queue.url, backend=sqs_local.backend, wait=1, shutdown=Shutdown.parse("idle:1"))
+    worker.run()
+    (processed,) = process_spans(spans)
+    (sent,) = send_spans(spans)
+    assert processed.attributes["sqs_lambda.outcome"] == "succeeded"
+    assert processed.links[0].context.span_id == sent.context.span_id
+
+
+def test_more_than_ten_attributes_are_refused_before_sending(sqs_local: LocalSqs, sqs_queue: QueuePair) -> None:
+    from sqs_lambda.errors import ConfigurationError
+
+    router = Router(queue_url=sqs_queue.url)
+    router.job("work")(lambda: None)
+    own = {f"tag{n}": {"DataType": "String", "StringValue": str(n)} for n in range(10)}  # with `job`: 11
+    with pytest.raises(ConfigurationError, match="11 attributes: SQS allows 10"):
+        router.producer.enqueue("work", {}, attributes=own)
+    assert sqs_local.total(sqs_queue.url) == 0
