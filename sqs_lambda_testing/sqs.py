@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,3 +155,24 @@ class LocalSqs:
             whole_batch_failed=judgement.whole_batch_failed,
             problem=judgement.problem,
         )
+
+    def deliver_until(
+        self,
+        router: Any,
+        queue: QueuePair,
+        done: Callable[[], bool],
+        *,
+        seconds: float = 20.0,
+        handler: Any = None,
+    ) -> list[Delivery]:
+        """:meth:`deliver` batch after batch until ``done()`` is true or ``seconds`` have passed (retries
+        and delay hops come back by themselves); returns the deliveries. The caller asserts ``done()``."""
+        import time
+
+        deliveries: list[Delivery] = []
+        deadline = time.monotonic() + seconds
+        while not done() and time.monotonic() < deadline:
+            delivery = self.deliver(router, queue, wait=1, handler=handler)
+            if delivery is not None:
+                deliveries.append(delivery)
+        return deliveries

@@ -91,3 +91,19 @@ def sqs_function(
             },
         },
     }
+
+
+def id_keyed_table(**properties: Any) -> dict[str, Any]:
+    """A retained, on-demand DynamoDB table keyed by the String ``id`` (idempotency keys, task results);
+    ``properties`` adds or overrides its properties (TTL, point-in-time recovery...)."""
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            **properties,
+        },
+    }

@@ -44,13 +44,8 @@ def router(mail: Any) -> Any:
 def deliver_until(
     sqs_local: LocalSqs, handler: Callable[..., Any], pair: QueuePair, done: Callable[[], bool], seconds: float = 20
 ) -> list[Any]:
-    deliveries: list[Any] = []
-    deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, f"not done after {seconds} s: {deliveries}"
-        delivery = sqs_local.deliver(None, pair, handler=handler, wait=1)
-        if delivery is not None:
-            deliveries.append(delivery)
+    deliveries = sqs_local.deliver_until(None, pair, done, seconds=seconds, handler=handler)
+    assert done(), f"not done after {seconds} s: {deliveries}"
     return deliveries
 
 

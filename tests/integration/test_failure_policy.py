@@ -17,12 +17,6 @@ from sqs_lambda.wire import envelope as wire
 from sqs_lambda_testing.sqs import LocalSqs, QueuePair
 
 
-def deliver_until(sqs_local: LocalSqs, router: Router, queue: QueuePair, done: Any, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not done() and time.monotonic() < deadline:
-        sqs_local.deliver(router, queue, wait=1)
-
-
 def test_always_failing_job_backs_off_then_lands_in_dlq_with_reason(
     sqs_local: LocalSqs, sqs_queue: QueuePair, hooks: Any
 ) -> None:
@@ -36,7 +30,7 @@ def test_always_failing_job_backs_off_then_lands_in_dlq_with_reason(
 
     visibility = hooks.record("ChangeMessageVisibilityBatch")
     charge.delay(order_id="o-1")
-    deliver_until(sqs_local, router, sqs_queue, lambda: sqs_local.total(sqs_queue.dlq_url) == 1)
+    sqs_local.deliver_until(router, sqs_queue, lambda: sqs_local.total(sqs_queue.dlq_url) == 1)
     assert len(attempts) == 4  # one attempt and three retries
     # 0 * 2**n would be 0: use the values actually sent per call
     assert [c["Entries"][0]["VisibilityTimeout"] for c in visibility] == [0, 0, 0]
@@ -60,7 +54,7 @@ def test_visibility_grows_with_the_policy(sqs_local: LocalSqs, sqs_queue: QueueP
 
     visibility = hooks.record("ChangeMessageVisibilityBatch")
     flaky.delay()
-    deliver_until(sqs_local, router, sqs_queue, lambda: len(visibility) >= 3, seconds=30)
+    sqs_local.deliver_until(router, sqs_queue, lambda: len(visibility) >= 3, seconds=30)
     assert [c["Entries"][0]["VisibilityTimeout"] for c in visibility[:3]] == [1, 2, 4]
 
 
@@ -79,7 +73,7 @@ def test_reject_and_unknown_job_go_to_the_dlq_on_the_first_attempt(sqs_local: Lo
     router.job("charge")(lambda: (_ for _ in ()).throw(Reject("order is invalid")))
     router.producer.send("charge")
     router.producer.send("no_such_job")
-    deliver_until(sqs_local, router, sqs_queue, lambda: sqs_local.total(sqs_queue.dlq_url) == 2)
+    sqs_local.deliver_until(router, sqs_queue, lambda: sqs_local.total(sqs_queue.dlq_url) == 2)
     reasons = {
         failure.read_failure(m["MessageAttributes"])["error_type"] for m in sqs_local.receive(sqs_queue.dlq_url, wait=1)
     }
@@ -126,8 +120,8 @@ def test_long_delay_runs_once_after_hops(
     ran: list[float] = []
     router.job("reminder")(lambda: ran.append(time.monotonic() - began))
     router.producer.send("reminder", delay=3600)
-    deliver_until(sqs_local, router, sqs_queue, lambda: bool(ran), seconds=20)
-    deliver_until(sqs_local, router, sqs_queue, lambda: False, seconds=2)
+    sqs_local.deliver_until(router, sqs_queue, lambda: bool(ran), seconds=20)
+    sqs_local.deliver_until(router, sqs_queue, lambda: False, seconds=2)
     assert len(ran) == 1 and ran[0] >= 3.5  # 3,600 virtual seconds
 
 
@@ -146,5 +140,5 @@ def test_fifo_order_is_kept_across_retries(sqs_local: LocalSqs) -> None:
 
     for n in range(5):
         step.apply_async({"n": n}, group_id="tenant-1")
-    deliver_until(sqs_local, router, pair, lambda: 4 in order, seconds=30)
+    sqs_local.deliver_until(router, pair, lambda: 4 in order, seconds=30)
     assert order == [0, 1, 2, 2, 2, 3, 4]

@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -41,15 +41,6 @@ def process_spans(exporter: InMemorySpanExporter) -> list[Any]:
 
 def send_spans(exporter: InMemorySpanExporter) -> list[Any]:
     return [s for s in exporter.get_finished_spans() if s.name.startswith("send ")]
-
-
-def deliver_until(
-    sqs_local: LocalSqs, router: Router, pair: QueuePair, done: Callable[[], bool], seconds: float = 20
-) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, f"not done after {seconds} s"
-        sqs_local.deliver(router, pair, wait=1)
 
 
 def test_the_producer_span_and_the_process_span_share_the_trace_through_the_link(
@@ -89,7 +80,8 @@ def test_a_job_retried_twice_then_succeeded_has_three_linked_spans_and_one_linea
             raise ConnectionError("not yet")
 
     router.producer.send("flaky")
-    deliver_until(sqs_local, router, sqs_queue, lambda: len(attempts) == 3)
+    sqs_local.deliver_until(router, sqs_queue, lambda: len(attempts) == 3)
+    assert len(attempts) == 3
     processed = sorted(process_spans(spans), key=lambda s: s.start_time)
     assert [s.attributes["sqs_lambda.outcome"] for s in processed] == ["retried", "retried", "succeeded"]
     assert [s.attributes["sqs_lambda.attempt"] for s in processed] == [1, 2, 3]
@@ -119,7 +111,8 @@ def test_a_rejected_job_is_dead_lettered_and_after_a_redrive_keeps_its_lineage(
     (copy,) = [s for s in spans.get_finished_spans() if s.name == "dlq copy"]
     assert copy.parent is not None and copy.parent.span_id == first.context.span_id  # a child span
     ops.redrive(sqs_local.backend, sqs_queue.dlq_url, sqs_queue.url, use_move_task=False)
-    deliver_until(sqs_local, router, sqs_queue, lambda: len(runs) == 2)
+    sqs_local.deliver_until(router, sqs_queue, lambda: len(runs) == 2)
+    assert len(runs) == 2
     second = [s for s in process_spans(spans) if s is not first and s.context.span_id != first.context.span_id][-1]
     assert second.attributes["sqs_lambda.outcome"] == "succeeded"
     assert second.attributes["sqs_lambda.lineage_id"] == first.attributes["sqs_lambda.lineage_id"]
@@ -140,7 +133,8 @@ def test_a_long_delay_keeps_its_lineage_across_its_hops(
     ran: list[int] = []
     router.job("reminder")(lambda: ran.append(1))
     router.producer.send("reminder", delay=3600)
-    deliver_until(sqs_local, router, sqs_queue, lambda: bool(ran), seconds=30)
+    sqs_local.deliver_until(router, sqs_queue, lambda: bool(ran), seconds=30)
+    assert ran
     processed = sorted(process_spans(spans), key=lambda s: s.start_time)
     outcomes = [s.attributes["sqs_lambda.outcome"] for s in processed]
     assert outcomes[-1] == "succeeded" and set(outcomes[:-1]) == {"deferred"} and len(outcomes) >= 3
@@ -162,7 +156,8 @@ def test_a_job_enqueued_by_a_handler_names_its_parents_lineage(
         done.append("child")
 
     parent.delay()
-    deliver_until(sqs_local, router, sqs_queue, lambda: bool(done))
+    sqs_local.deliver_until(router, sqs_queue, lambda: bool(done))
+    assert done
     by_job = {s.attributes["sqs_lambda.job"]: s for s in process_spans(spans)}
     assert (
         by_job["child"].attributes["sqs_lambda.parent_lineage_id"]

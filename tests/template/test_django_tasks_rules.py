@@ -7,23 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from sqs_lambda_dev.validate.doctor import validate
-from sqs_lambda_testing.templates import queue_with_dlq, sam_template, sqs_function
+from sqs_lambda_testing.templates import id_keyed_table, queue_with_dlq, sam_template, sqs_function
 
 HANDLER = "sqs_lambda.contrib.django.tasks.lambda_handler"
-
-
-def table(**properties: Any) -> dict[str, Any]:
-    return {
-        "Type": "AWS::DynamoDB::Table",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
-        "Properties": {
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            **properties,
-        },
-    }
 
 
 def findings(tmp_path: Path, function: dict[str, Any], results: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -39,7 +25,7 @@ def findings(tmp_path: Path, function: dict[str, Any], results: dict[str, Any]) 
 
 def test_the_tasks_function_needs_django_settings_the_grant_and_a_table_laid_out_for_results(tmp_path: Path) -> None:
     function = sqs_function(HANDLER, "Jobs", environment={"SQS_LAMBDA_TASK_RESULTS_TABLE": {"Ref": "Results"}})
-    found = findings(tmp_path, function, table())
+    found = findings(tmp_path, function, id_keyed_table())
     assert ("error", "django-settings", "it runs django.tasks but DJANGO_SETTINGS_MODULE is not set") in found
     assert ("error", "task-results", "it runs tasks without dynamodb:UpdateItem on the results table") in found
     assert ("warning", "task-results", "the results table has no point-in-time recovery") in found
@@ -51,7 +37,7 @@ def test_a_well_made_template_has_no_finding(tmp_path: Path) -> None:
     function = sqs_function(HANDLER, "Jobs", environment=environment)
     statement = {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": {"Fn::GetAtt": ["Results", "Arn"]}}
     function["Properties"]["Policies"] = [{"Version": "2012-10-17", "Statement": [statement]}]
-    results = table(
+    results = id_keyed_table(
         TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True},
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
     )

@@ -11,6 +11,7 @@ from test_validate import BASE, mutate, rules, write
 
 from sqs_lambda.errors import ConfigurationError
 from sqs_lambda_dev.validate.doctor import validate
+from sqs_lambda_testing.templates import id_keyed_table
 
 IDEMPOTENT_CODE = (
     "from sqs_lambda import Router\nrouter = Router()\n\n"
@@ -26,17 +27,7 @@ def test_idempotent_jobs_need_their_table_and_its_grant(tmp_path: Path) -> None:
     assert "SQS_LAMBDA_IDEMPOTENCY_TABLE is not set" in no_table["idempotency-table"]
 
     def with_table(resources: dict[str, Any], grant: bool) -> None:
-        resources["Keys"] = {
-            "Type": "AWS::DynamoDB::Table",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            },
-        }
+        resources["Keys"] = id_keyed_table(PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
         properties = resources["Fn"]["Properties"]
         properties["Environment"] = {"Variables": {"SQS_LAMBDA_IDEMPOTENCY_TABLE": {"Ref": "Keys"}}}
         if grant:
