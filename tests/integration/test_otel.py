@@ -265,3 +265,44 @@ def test_more_than_ten_attributes_are_refused_before_sending(sqs_local: LocalSqs
     with pytest.raises(ConfigurationError, match="11 attributes: SQS allows 10"):
         router.producer.enqueue("work", {}, attributes=own)
     assert sqs_local.total(sqs_queue.url) == 0
+
+
+def test_an_idempotent_duplicate_is_skipped_duplicate_under_its_check_span(
+    spans: InMemorySpanExporter, sqs_local: LocalSqs, sqs_queue: QueuePair, idempotency_table: str
+) -> None:
+    router = Router(queue_url=sqs_queue.url)
+    ran: list[str] = []
+    router.job("charge", idempotent=True, idempotency_key=lambda order: order)(lambda order: ran.append(order))
+    router.producer.send("charge", order="A-1")
+    router.producer.send("charge", order="A-1")  # the same key: runs once
+    sqs_local.deliver_until(router, sqs_queue, lambda: len(process_spans(spans)) == 2)
+    assert ran == ["A-1"]
+    outcomes = sorted(s.attributes["sqs_lambda.outcome"] for s in process_spans(spans))
+    assert outcomes == ["skipped_duplicate", "succeeded"]
+    checks = [s for s in spans.get_finished_spans() if s.name == "idempotency check"]
+    parents = {s.context.span_id for s in process_spans(spans)}
+    assert len(checks) == 2 and all(check.parent.span_id in parents for check in checks)
+
+
+def test_an_s3_payload_fetch_is_a_child_span_and_keeps_the_lineage(
+    spans: InMemorySpanExporter, sqs_local: LocalSqs, sqs_queue: QueuePair
+) -> None:
+    from sqs_lambda import Producer, aws
+
+    bucket = f"otel-payloads-{sqs_queue.name[-8:]}"
+    aws.client("s3").create_bucket(Bucket=bucket)
+    router = Router(queue_url=sqs_queue.url, payload_buckets=[bucket], keep_payloads=True)
+    got: list[int] = []
+    router.job("big")(lambda text: got.append(len(text)))
+    producer = Producer(
+        sqs_queue.url, router=router, backend=sqs_local.backend, payload_bucket=bucket, payload_threshold=1_000
+    )
+    producer.send("big", text="x" * 5_000)
+    assert sqs_local.deliver(router, sqs_queue) is not None and got == [5_000]
+    (processed,) = process_spans(spans)
+    (fetch,) = [s for s in spans.get_finished_spans() if s.name == "s3 get payload"]
+    assert fetch.parent.span_id == processed.context.span_id and fetch.attributes["aws.s3.bucket"] == bucket
+    (stored,) = aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
+    body = json.loads(aws.client("s3").get_object(Bucket=bucket, Key=stored["Key"])["Body"].read())
+    assert processed.attributes["sqs_lambda.outcome"] == "succeeded"
+    assert processed.attributes["sqs_lambda.lineage_id"] == body["id"]  # the envelope's, from behind the pointer
