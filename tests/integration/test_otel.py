@@ -224,13 +224,25 @@ def test_without_a_provider_nothing_of_opentelemetry_is_imported() -> None:
     assert done.stdout.strip() == "[]"
 
 
+WITHOUT_EXPORTER = """
+import sys
+
+class Missing:  # as if opentelemetry-exporter-otlp-proto-http were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("opentelemetry.exporter"):
+            raise ModuleNotFoundError(name)
+        return None
+
+sys.meta_path.insert(0, Missing())
+sys.argv = ["sqs-lambda", "local", "--otel", "otlp"]
+from sqs_lambda_dev.cli import main
+main()
+"""
+
+
 def test_local_otel_otlp_without_the_exporter_is_one_clear_line(tmp_path: Any) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "sqs_lambda_dev.cli", "local", "--otel", "otlp"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
+        [sys.executable, "-c", WITHOUT_EXPORTER], capture_output=True, text=True, timeout=60, cwd=tmp_path
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
@@ -306,3 +318,53 @@ def test_an_s3_payload_fetch_is_a_child_span_and_keeps_the_lineage(
     body = json.loads(aws.client("s3").get_object(Bucket=bucket, Key=stored["Key"])["Body"].read())
     assert processed.attributes["sqs_lambda.outcome"] == "succeeded"
     assert processed.attributes["sqs_lambda.lineage_id"] == body["id"]  # the envelope's, from behind the pointer
+
+
+OTLP_RUN = """
+from sqs_lambda import Router
+from sqs_lambda_testing import lambda_context, sqs_event
+router = Router()
+router.job("work")(lambda: None)
+assert router.lambda_handler(sqs_event(("work", {})), lambda_context()) == {"batchItemFailures": []}
+"""
+
+
+def test_otlp_exports_to_the_endpoint_the_environment_names(tmp_path: Any) -> None:
+    """SQS_LAMBDA_OTEL=otlp (what ``sqs-lambda local --otel otlp`` sets): a collector on 127.0.0.1 gets
+    the spans over OTLP/HTTP (protobuf), in a process of its own (it sets the global provider)."""
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
+    import http.server
+    import os
+    import threading
+
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # the standard library's name
+            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        environment = {
+            **os.environ,
+            "SQS_LAMBDA_OTEL": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", OTLP_RUN], capture_output=True, text=True, timeout=60, env=environment
+        )
+        assert done.returncode == 0, done.stderr
+    finally:
+        server.shutdown()
+    assert [path for path, _ in received] == ["/v1/traces"]
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    request = ExportTraceServiceRequest.FromString(received[0][1])
+    names = [span.name for resource in request.resource_spans for scope in resource.scope_spans for span in scope.spans]
+    assert names == ["process jobs"]
