@@ -8,7 +8,7 @@ Contract:
 - :class:`TaskResults` (middleware): before an attempt, the record becomes RUNNING with this attempt's
   worker id (Lambda's request id; in worker mode, the worker's id) and ``task_started`` is sent; after
   it, SUCCESSFUL with the return value, READY with the attempt's error (a retry follows), or FAILED with
-  it (the record went to the DLQ), with ``task_finished`` on the last two... but not on a retry.
+  it (the record went to the DLQ); ``task_finished`` is sent for SUCCESSFUL and FAILED, not for a retry.
   A failed results write before the attempt fails the attempt (it is retried); after it, it is logged.
 - The task is called through Django's ``Task.call``/``acall``, with a ``TaskContext`` when it takes one;
   its ``attempt`` is the number of attempts the record counts (the receive count, when nothing else).
