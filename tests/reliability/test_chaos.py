@@ -1,7 +1,7 @@
 """Chaos through the local runtime: transient failures, poison, Retry, and handlers that overrun the
 function timeout. Nothing may be lost: every job succeeds at least once or sits in the DLQ.
 
-CI runs the fast profile (CHAOS_JOBS=500 on the embedded moto). By hand, a large run on LocalStack:
+CI runs the fast profile (CHAOS_JOBS=300 on the embedded moto). By hand, a large run on LocalStack:
 ``CHAOS_JOBS=10000 CHAOS_ENDPOINT=http://127.0.0.1:4566 pytest tests/reliability/test_chaos.py -m slow -s``.
 """
 
@@ -171,7 +171,7 @@ def endpoint_for(sqs_local: Any) -> str:
 
 
 def test_chaos_fast_profile(sqs_local: Any, tmp_path: Path) -> None:
-    jobs = int(os.environ.get("CHAOS_JOBS", "500"))
+    jobs = int(os.environ.get("CHAOS_JOBS", "300"))
     check(run_chaos(jobs, endpoint_for(sqs_local), tmp_path), jobs)
 
 

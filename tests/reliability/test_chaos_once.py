@@ -3,7 +3,7 @@ redeliveries (jobs that outlive their short visibility timeout, 5 %) and duplica
 twice). With ``idempotent=True`` no side effect happens twice; the same run without it counts the
 duplicates a standard queue causes, printed side by side.
 
-CI runs 300 jobs per variant; ``CHAOS_ONCE_JOBS=5000`` by hand (``-m slow`` for the large profile).
+CI runs 150 jobs per variant; ``CHAOS_ONCE_JOBS=5000`` by hand (``-m slow`` for the large profile).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def endpoint_for(sqs_local: Any) -> str:
 
 
 def test_chaos_effectively_once_fast_profile(sqs_local: Any, tmp_path: Path) -> None:
-    chaos(int(os.environ.get("CHAOS_ONCE_JOBS", "300")), endpoint_for(sqs_local), tmp_path)
+    chaos(int(os.environ.get("CHAOS_ONCE_JOBS", "150")), endpoint_for(sqs_local), tmp_path)
 
 
 @pytest.mark.slow
