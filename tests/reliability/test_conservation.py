@@ -8,8 +8,8 @@
 Batches mix sync and ``async def`` jobs (with and without a context), bad arguments, unknown jobs, text,
 foreign JSON, envelopes with one field of a wrong type or a malformed value, peers' formats (a malformed
 Celery ``eta`` included) and pickles, with receive counts 1-5 and handlers that succeed, raise, ``Retry``
-or ``Reject``; on standard and FIFO queues, through a plain router, one that accepts every peer format, and one whose
-middleware fails (before some jobs, after every one).
+or ``Reject``; on standard and FIFO queues, through a plain router, one that accepts every peer format, one whose
+middleware fails (before some jobs, after every one), and one traced with OpenTelemetry.
 The default profile (300 examples) finds a lost ``async def`` job or a raising ``not_before`` from a
 clean start; ``HYPOTHESIS_PROFILE=deep`` runs 5,000.
 """
@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sqs_lambda import Reject, Retry, Router
+from sqs_lambda import Reject, Retry, Router, otel
 from sqs_lambda.consuming import backoff, failure
 from sqs_lambda.middleware import JobRun, Middleware, Outcome
 from sqs_lambda_testing import lambda_context, sqs_record
@@ -94,6 +94,7 @@ ROUTERS = {
     "plain": build_router(("sqs_lambda",)),
     "peers": build_router(("sqs_lambda", "sqs_workers", "celery", "django_eb_sqs")),
     "middleware": build_router(("sqs_lambda",), (Unruly(),)),
+    "traced": build_router(("sqs_lambda", "sqs_workers", "celery", "django_eb_sqs")),  # with OpenTelemetry on
 }
 
 # -- what a record can be ------------------------------------------------------------------------------
@@ -307,7 +308,16 @@ def test_every_record_is_run_reported_or_dead_lettered(
         records.append(record)
     succeeded.clear()
 
-    response = ROUTERS[router_name].lambda_handler({"Records": records}, lambda_context(remaining_ms=120_000, sqs=None))
+    if router_name == "traced":  # every record a span (the SDK, no exporter), S3 fetches and DLQ copies too
+        from opentelemetry.sdk.trace import TracerProvider
+
+        otel.use_tracer_provider(TracerProvider())
+    try:
+        response = ROUTERS[router_name].lambda_handler(
+            {"Records": records}, lambda_context(remaining_ms=120_000, sqs=None)
+        )
+    finally:
+        otel.use_tracer_provider(None)
 
     reported = [item["itemIdentifier"] for item in response["batchItemFailures"]]
     assert len(reported) == len(set(reported)) and set(reported) <= {r["messageId"] for r in records}
