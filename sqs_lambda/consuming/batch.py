@@ -33,11 +33,10 @@ from ..errors import ConfigurationError, MessageError, NoRouteError
 from ..middleware import JobRun, Middleware, Outcome, run_after
 from ..wire import envelope as wire
 from ..wire import records as rec
-from . import spans
 from .cutoff import TimeCutoff
 from .invoke import Hooks, drive, invoke
 from .policy import DONE, Attempt, Fate, JobPolicy, Verdict, decide, skipped
-from .spans import NO_SCOPE, traced_records
+from .spans import NO_SCOPE, end_record_span, traced_records
 
 if TYPE_CHECKING:
     from ..aws.sqs import SqsBackend
@@ -280,8 +279,7 @@ class Batch:
             return DONE
         fate = self.fail(record, call, error)
         if run is not None:
-            outcome: Outcome = "dead_lettered" if fate.verdict == Verdict.DONE else "retried"
-            run_after(self.middleware, run, outcome, error)
+            run_after(self.middleware, run, failed_outcome(fate), error)
         return fate
 
     def fail(self, record: Any, call: Call | None, error: BaseException) -> Fate:
@@ -296,10 +294,11 @@ class Batch:
             from . import effects  # imported on the first failure: a lighter cold start
 
             fate = effects.copy_to_dlq(self.backend, record, decided, job, attempt)
+        outcome = failed_outcome(fate)
         if self.spans is not None:
-            self.span_outcomes[id(record)] = "dead_lettered" if fate.verdict == Verdict.DONE else "retried"
+            self.span_outcomes[id(record)] = outcome
         self.metrics.count(job or "-", "failed")
-        self.metrics.count(job or "-", "dead_lettered" if fate.verdict == Verdict.DONE else "retried")
+        self.metrics.count(job or "-", outcome)
         observe.log_outcome(
             decided if fate.verdict == Verdict.DONE else fate,
             job=job,
@@ -338,7 +337,7 @@ class Batch:
     def end_span(self, index: int) -> None:
         """End a record's span with its outcome (see :mod:`.spans`)."""
         if self.spans is not None:
-            spans.end_record_span(self, index)
+            end_record_span(self, index)
 
     # -- the answer ---------------------------------------------------------------------------------
 
@@ -374,3 +373,9 @@ class Batch:
             ]
             raise BatchProcessingError(msg=f"All {len(seen)} records failed processing.", child_exceptions=errors)
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in seen]}
+
+
+def failed_outcome(fate: Fate) -> Outcome:
+    """What became of a failed record once its fate was carried out: a DONE fate after a failure is a DLQ
+    copy that landed; anything else stays in the queue for a retry."""
+    return "dead_lettered" if fate.verdict == Verdict.DONE else "retried"

@@ -4,7 +4,6 @@ backport (Django 4.2-5.2). The rest of the package imports it from here, so one 
 from __future__ import annotations
 
 import importlib
-from traceback import format_exception
 from typing import Any
 
 
@@ -61,7 +60,9 @@ __all__ = [
 
 
 def task_error(error: BaseException) -> Any:
-    """Django's record of one failed attempt: the exception's class path and its traceback."""
+    """Django's record of one failed attempt: the exception's class path and its traceback (bounded as the
+    router's log lines bound it: one per attempt must not fill a 400 KB DynamoDB item)."""
+    from ....observe import bounded_traceback
+
     kind = type(error)
-    path = f"{kind.__module__}.{kind.__qualname__}"
-    return TaskError(exception_class_path=path, traceback="".join(format_exception(error)))
+    return TaskError(exception_class_path=f"{kind.__module__}.{kind.__qualname__}", traceback=bounded_traceback(error))

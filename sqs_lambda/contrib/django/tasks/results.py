@@ -19,8 +19,6 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-MAX_TRACEBACK_CHARS = 8_000  # one error per attempt: a deep stack must not fill a 400 KB item
-
 
 @dataclass
 class StoredResult:
@@ -52,10 +50,9 @@ class StoredResult:
         )
 
 
-def error_record(exception_class_path: str, traceback: str) -> dict[str, str]:
-    if len(traceback) > MAX_TRACEBACK_CHARS:
-        traceback = "...\n" + traceback[-MAX_TRACEBACK_CHARS:]
-    return {"exception_class_path": exception_class_path, "traceback": traceback}
+def error_record(error: Any) -> dict[str, str]:
+    """A stored error: Django's ``TaskError`` as JSON (its traceback is already bounded: ``api.task_error``)."""
+    return {"exception_class_path": error.exception_class_path, "traceback": error.traceback}
 
 
 class ResultStore(Protocol):

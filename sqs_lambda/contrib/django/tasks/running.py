@@ -78,9 +78,7 @@ class TaskResults(Middleware):
             status = "FAILED" if final else "READY"
             failure = task_error(error if error is not None else RuntimeError("unknown failure"))
             if backend.store is not None:
-                backend.store.failed(
-                    result.id, at, error_record(failure.exception_class_path, failure.traceback), final=final
-                )
+                backend.store.failed(result.id, at, error_record(failure), final=final)
             result.errors.append(failure)
         object.__setattr__(result, "status", status)
         if final:
